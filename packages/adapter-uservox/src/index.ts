@@ -1,0 +1,7 @@
+/**
+ * @leadstate/adapter-uservox. The adapter itself arrives with its own issue; for now the package
+ * only reserves its name and builds with the workspace.
+ *
+ * @since 0.1.0
+ */
+export const vendor = "uservox" as const

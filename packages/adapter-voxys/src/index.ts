@@ -1,0 +1,7 @@
+/**
+ * @leadstate/adapter-voxys. The adapter itself arrives with its own issue; for now the package
+ * only reserves its name and builds with the workspace.
+ *
+ * @since 0.1.0
+ */
+export const vendor = "voxys" as const

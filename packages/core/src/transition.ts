@@ -1,0 +1,370 @@
+/**
+ * The functional core: start a lead, and apply an event to a snapshot. Pure and total: for
+ * any input it returns either the next snapshot with the vendor-neutral intents it implies,
+ * or a typed `LifecycleError`. It runs on the compiled transition table (map lookups, no
+ * XState interpretation, no Effect per event); the XState machine generated from the same
+ * definition is tested to agree with it.
+ *
+ * @since 0.1.0
+ */
+import { Either } from "effect"
+import type { Lifecycle } from "./Lifecycle.js"
+import {
+  DispositionRequired,
+  InvalidEvent,
+  InvalidTransition,
+  LeadIsFinal,
+  type LifecycleError,
+  UnknownDisposition,
+  UnknownState,
+} from "./LifecycleError.js"
+import { currentSchemaVersion, type Deadline, type HistoryEntry, type LeadSnapshot } from "./LeadSnapshot.js"
+import * as Metadata from "./Metadata.js"
+import type { CreateLead, SetState, SyncIntent } from "./SyncIntent.js"
+
+/** A successful step: the next snapshot and what the vendor should be told. */
+export interface Transitioned {
+  readonly snapshot: LeadSnapshot
+  readonly intents: ReadonlyArray<SyncIntent>
+}
+
+/** What {@link start} needs to create a lead. */
+export interface StartOptions {
+  readonly leadId: string
+  /** Creation time, epoch milliseconds. */
+  readonly at: number
+  readonly metadata?: Metadata.Metadata
+}
+
+/** A new lead in the initial state, with the `CreateLead` intent for the vendor. */
+export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned => {
+  const metadata = options.metadata ?? Metadata.empty
+  const snapshot: LeadSnapshot = {
+    schemaVersion: currentSchemaVersion,
+    leadId: options.leadId,
+    state: lifecycle.initial,
+    enteredAt: options.at,
+    updatedAt: options.at,
+    version: 0,
+    metadata,
+    ...followUpDeadline(lifecycle, lifecycle.initial, options.at),
+    history: [{ event: "start", from: lifecycle.initial, to: lifecycle.initial, at: options.at }],
+  }
+  const create: CreateLead = { _tag: "CreateLead", leadId: options.leadId, state: lifecycle.initial, metadata, at: options.at }
+  return { snapshot, intents: [create] }
+}
+
+const followUpDeadline = (lifecycle: Lifecycle, state: string, at: number): { readonly due?: Deadline } => {
+  const interval = lifecycle.followUpIntervalMs
+  return interval !== undefined && lifecycle.states.get(state)?.followUpNext !== undefined
+    ? { due: { event: "followUpDue", at: at + interval } }
+    : {}
+}
+
+// Errors are built without re-validating their fields: they are constructed from checked data.
+const NO_VALIDATION = true
+
+type Result = Either.Either<Transitioned, LifecycleError>
+
+const invalid = (leadId: string, detail: string): Result =>
+  Either.left(new InvalidEvent({ leadId, detail }, NO_VALIDATION))
+
+const optionalString = (e: Record<string, unknown>, key: string): string | undefined | false => {
+  const v = e[key]
+  return v === undefined || typeof v === "string" ? v : false
+}
+
+interface Move {
+  readonly event: string
+  readonly to: string
+  readonly at: number
+  readonly disposition: string | undefined
+  readonly note: string | undefined
+  readonly actor: string | undefined
+  readonly metadata: Metadata.Metadata | undefined
+  readonly snoozedFrom: string | undefined
+  readonly due: Deadline | undefined
+  readonly snoozeUntil: number | undefined
+}
+
+const appendHistory = (lifecycle: Lifecycle, history: ReadonlyArray<HistoryEntry>, entry: HistoryEntry) => {
+  const limit = lifecycle.historyLimit
+  if (limit <= 0) return history.length === 0 ? history : []
+  const next = history.length >= limit ? history.slice(history.length - limit + 1) : history.slice()
+  next.push(entry)
+  return next
+}
+
+const move = (lifecycle: Lifecycle, s: LeadSnapshot, m: Move): Result => {
+  const entry: HistoryEntry = { event: m.event, from: s.state, to: m.to, at: m.at }
+  if (m.disposition !== undefined) (entry as { disposition?: string }).disposition = m.disposition
+  if (m.note !== undefined) (entry as { note?: string }).note = m.note
+  if (m.actor !== undefined) (entry as { actor?: string }).actor = m.actor
+  const snapshot: { -readonly [K in keyof LeadSnapshot]: LeadSnapshot[K] } = {
+    schemaVersion: currentSchemaVersion,
+    leadId: s.leadId,
+    state: m.to,
+    previousState: s.state,
+    enteredAt: m.at,
+    updatedAt: m.at,
+    version: s.version + 1,
+    metadata: m.metadata === undefined ? s.metadata : Metadata.merge(s.metadata, m.metadata),
+    history: appendHistory(lifecycle, s.history, entry),
+  }
+  if (m.disposition !== undefined) snapshot.disposition = m.disposition
+  if (m.snoozedFrom !== undefined) snapshot.snoozedFrom = m.snoozedFrom
+  if (m.due !== undefined) snapshot.due = m.due
+  const intent: { -readonly [K in keyof SetState]: SetState[K] } = {
+    _tag: "SetState",
+    leadId: s.leadId,
+    from: s.state,
+    to: m.to,
+    at: m.at,
+  }
+  if (m.disposition !== undefined) intent.disposition = m.disposition
+  if (m.note !== undefined) intent.note = m.note
+  if (m.metadata !== undefined) intent.metadata = m.metadata
+  if (m.actor !== undefined) intent.actor = m.actor
+  if (m.snoozeUntil !== undefined) intent.snoozeUntil = m.snoozeUntil
+  return Either.right({ snapshot, intents: [intent] })
+}
+
+/**
+ * Applies one event to a lead. Never throws: malformed events give `InvalidEvent`, a snapshot
+ * in a state the lifecycle does not know gives `UnknownState`.
+ *
+ * @example
+ * const step = transition(lifecycle, snapshot, { type: "transition", to: "lost", disposition: "wrong_number", at: Date.now() })
+ * if (Either.isRight(step)) save(step.right.snapshot)
+ */
+export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: unknown): Result => {
+  const leadId = snapshot.leadId
+  const current = lifecycle.states.get(snapshot.state)
+  if (current === undefined) {
+    return Either.left(new UnknownState({ leadId, state: snapshot.state, known: lifecycle.stateNames }, NO_VALIDATION))
+  }
+  if (typeof event !== "object" || event === null || Array.isArray(event)) {
+    return invalid(leadId, "an event must be an object with a \"type\".")
+  }
+  const e = event as Record<string, unknown>
+  const type = e.type
+  const rawAt = e.at
+  if (rawAt !== undefined && (typeof rawAt !== "number" || !Number.isFinite(rawAt))) {
+    return invalid(leadId, "\"at\" must be epoch milliseconds (a finite number).")
+  }
+  const at = rawAt ?? snapshot.updatedAt
+  const actor = optionalString(e, "actor")
+  if (actor === false) return invalid(leadId, "\"actor\" must be a string.")
+  const note = optionalString(e, "note")
+  if (note === false) return invalid(leadId, "\"note\" must be a string.")
+  const metadata = e.metadata
+  if (metadata !== undefined && !Metadata.isRecord(metadata)) {
+    return invalid(leadId, "\"metadata\" must be an object of JSON values.")
+  }
+
+  if (current.final && type !== "reopen") {
+    if (typeof type === "string" && isEventType(type)) {
+      return Either.left(
+        new LeadIsFinal({ leadId, state: current.name, event: type, reopenTo: [...current.reopen.keys()] }, NO_VALIDATION),
+      )
+    }
+  }
+
+  switch (type) {
+    case "transition": {
+      const to = e.to
+      if (typeof to !== "string") return invalid(leadId, "a \"transition\" event needs \"to\", the target state.")
+      const disposition = optionalString(e, "disposition")
+      if (disposition === false) return invalid(leadId, "\"disposition\" must be a string.")
+      const target = lifecycle.states.get(to)
+      if (target === undefined) {
+        return Either.left(new UnknownState({ leadId, state: to, known: lifecycle.stateNames }, NO_VALIDATION))
+      }
+      if (!current.targets.has(to)) {
+        return Either.left(
+          new InvalidTransition({ leadId, from: current.name, to, allowed: current.targetList }, NO_VALIDATION),
+        )
+      }
+      const rule = target.dispositions
+      if (disposition !== undefined) {
+        if (rule === undefined || !rule.allowed.has(disposition)) {
+          return Either.left(
+            new UnknownDisposition({ leadId, state: to, disposition, allowed: rule?.list ?? [] }, NO_VALIDATION),
+          )
+        }
+      } else if (rule?.required === true) {
+        return Either.left(new DispositionRequired({ leadId, state: to, allowed: rule.list }, NO_VALIDATION))
+      }
+      return move(lifecycle, snapshot, {
+        event: "transition",
+        to,
+        at,
+        disposition,
+        note,
+        actor,
+        metadata,
+        snoozedFrom: undefined,
+        due: followUpDeadline(lifecycle, to, at).due,
+        snoozeUntil: undefined,
+      })
+    }
+    case "updateMetadata": {
+      if (metadata === undefined) return invalid(leadId, "an \"updateMetadata\" event needs \"metadata\".")
+      const next: LeadSnapshot = {
+        ...snapshot,
+        metadata: Metadata.merge(snapshot.metadata, metadata),
+        updatedAt: at,
+        version: snapshot.version + 1,
+      }
+      const intent: SyncIntent =
+        actor === undefined
+          ? { _tag: "MergeMetadata", leadId, metadata, at }
+          : { _tag: "MergeMetadata", leadId, metadata, actor, at }
+      return Either.right({ snapshot: next, intents: [intent] })
+    }
+    case "snooze": {
+      const snoozeState = lifecycle.snoozeState
+      if (snoozeState === undefined) return invalid(leadId, "this lifecycle has no snooze state.")
+      const rawUntil = e.until
+      if (rawUntil !== undefined && (typeof rawUntil !== "number" || !Number.isFinite(rawUntil))) {
+        return invalid(leadId, "\"until\" must be epoch milliseconds (a finite number).")
+      }
+      if (!current.snoozable) {
+        return Either.left(
+          new InvalidTransition(
+            {
+              leadId,
+              from: current.name,
+              to: snoozeState,
+              allowed: current.targetList,
+              reason: current.name === snoozeState ? "the lead is already snoozed" : `"${current.name}" cannot be snoozed`,
+            },
+            NO_VALIDATION,
+          ),
+        )
+      }
+      const until = rawUntil ?? (lifecycle.snoozeDefaultMs === undefined ? undefined : at + lifecycle.snoozeDefaultMs)
+      if (until !== undefined && until <= at) {
+        return invalid(leadId, `"until" (${until}) must be later than the event time (${at}).`)
+      }
+      return move(lifecycle, snapshot, {
+        event: "snooze",
+        to: snoozeState,
+        at,
+        disposition: undefined,
+        note,
+        actor,
+        metadata: undefined,
+        snoozedFrom: current.name,
+        due: until === undefined ? undefined : { event: "wake", at: until },
+        snoozeUntil: until,
+      })
+    }
+    case "wake": {
+      const back = snapshot.snoozedFrom
+      if (current.name !== lifecycle.snoozeState || back === undefined) {
+        return Either.left(
+          new InvalidTransition(
+            { leadId, from: current.name, to: back ?? "(wake)", allowed: current.targetList, reason: "the lead is not snoozed" },
+            NO_VALIDATION,
+          ),
+        )
+      }
+      if (!lifecycle.states.has(back)) {
+        return Either.left(new UnknownState({ leadId, state: back, known: lifecycle.stateNames }, NO_VALIDATION))
+      }
+      return move(lifecycle, snapshot, {
+        event: "wake",
+        to: back,
+        at,
+        disposition: undefined,
+        note: undefined,
+        actor,
+        metadata: undefined,
+        snoozedFrom: undefined,
+        due: followUpDeadline(lifecycle, back, at).due,
+        snoozeUntil: undefined,
+      })
+    }
+    case "followUpDue": {
+      const next = current.followUpNext
+      if (next === undefined) {
+        return Either.left(
+          new InvalidTransition(
+            { leadId, from: current.name, to: "(next follow-up)", allowed: current.targetList, reason: `"${current.name}" is not in a follow-up sequence` },
+            NO_VALIDATION,
+          ),
+        )
+      }
+      return move(lifecycle, snapshot, {
+        event: "followUpDue",
+        to: next.to,
+        at,
+        disposition: next.disposition,
+        note: undefined,
+        actor,
+        metadata: undefined,
+        snoozedFrom: undefined,
+        due: followUpDeadline(lifecycle, next.to, at).due,
+        snoozeUntil: undefined,
+      })
+    }
+    case "reopen": {
+      const to = e.to
+      if (typeof to !== "string") return invalid(leadId, "a \"reopen\" event needs \"to\", the state to reopen into.")
+      const reason = optionalString(e, "reason")
+      if (reason === false) return invalid(leadId, "\"reason\" must be a string.")
+      if (!lifecycle.states.has(to)) {
+        return Either.left(new UnknownState({ leadId, state: to, known: lifecycle.stateNames }, NO_VALIDATION))
+      }
+      if (!current.final) {
+        return Either.left(
+          new InvalidTransition(
+            { leadId, from: current.name, to, allowed: current.targetList, reason: "only a final lead can be reopened" },
+            NO_VALIDATION,
+          ),
+        )
+      }
+      const rule = current.reopen.get(to)
+      if (rule === undefined) {
+        return Either.left(
+          new InvalidTransition(
+            { leadId, from: current.name, to, allowed: [...current.reopen.keys()], reason: "no reopen rule leads there" },
+            NO_VALIDATION,
+          ),
+        )
+      }
+      if (rule.reasons !== undefined) {
+        if (reason === undefined) {
+          return invalid(leadId, `reopening "${current.name}" needs a "reason": one of ${rule.reasons.join(", ")}.`)
+        }
+        if (!rule.reasons.includes(reason)) {
+          return invalid(leadId, `"${reason}" is not a reason to reopen "${current.name}"; use one of ${rule.reasons.join(", ")}.`)
+        }
+      }
+      return move(lifecycle, snapshot, {
+        event: "reopen",
+        to,
+        at,
+        disposition: undefined,
+        note: note ?? reason,
+        actor,
+        metadata: undefined,
+        snoozedFrom: undefined,
+        due: followUpDeadline(lifecycle, to, at).due,
+        snoozeUntil: undefined,
+      })
+    }
+    default:
+      return invalid(
+        leadId,
+        `unknown event type ${describe(type)}; expected one of transition, updateMetadata, snooze, wake, followUpDue, reopen.`,
+      )
+  }
+}
+
+const isEventType = (type: string): boolean =>
+  type === "transition" || type === "updateMetadata" || type === "snooze" || type === "wake" || type === "followUpDue"
+
+const describe = (u: unknown): string =>
+  u === undefined ? "(missing)" : typeof u === "string" ? JSON.stringify(u) : `of type ${typeof u}`
