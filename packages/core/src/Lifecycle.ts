@@ -12,9 +12,9 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { InvalidLifecycle, type LifecycleProblem } from "./InvalidLifecycle.js"
-import { LifecycleDefinition } from "./LifecycleDefinition.js"
 import { type CompiledLifecycle, type CompiledState, compile } from "./internal/compile.js"
-import { type LeadMachine, buildMachine } from "./internal/machine.js"
+import { buildMachine, type LeadMachine } from "./internal/machine.js"
+import { LifecycleDefinition } from "./LifecycleDefinition.js"
 
 export type { CompiledState } from "./internal/compile.js"
 export type { LeadMachine, LeadMachineContext } from "./internal/machine.js"
@@ -93,15 +93,17 @@ export const make = (input: unknown, options: MakeOptions = {}): Either.Either<L
   const decoded = decodeDefinition(input)
   if (Either.isLeft(decoded)) {
     const [first, ...rest] = shapeProblems(decoded.left)
-    const problems: readonly [LifecycleProblem, ...Array<LifecycleProblem>] = first === undefined
-      ? [{ code: "Shape", path: "", message: "The definition does not have the lifecycle shape." }]
-      : [first, ...rest]
+    const problems: readonly [LifecycleProblem, ...Array<LifecycleProblem>] =
+      first === undefined
+        ? [{ code: "Shape", path: "", message: "The definition does not have the lifecycle shape." }]
+        : [first, ...rest]
     return Either.left(new InvalidLifecycle({ name: nameOf(input), problems }))
   }
   const definition = decoded.right
   const { compiled, problems } = compile(definition)
   const [first, ...rest] = problems
-  if (first !== undefined) return Either.left(new InvalidLifecycle({ name: definition.name, problems: [first, ...rest] }))
+  if (first !== undefined)
+    return Either.left(new InvalidLifecycle({ name: definition.name, problems: [first, ...rest] }))
   return Either.right(new LifecycleImpl(definition, compiled, options.historyLimit ?? Number.POSITIVE_INFINITY))
 }
 

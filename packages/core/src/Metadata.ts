@@ -44,5 +44,4 @@ export const merge = (base: Metadata, patch: Metadata): Metadata => {
 }
 
 /** True for a plain object usable as metadata (not null, not an array). */
-export const isRecord = (u: unknown): u is Metadata =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+export const isRecord = (u: unknown): u is Metadata => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
+import { currentSchemaVersion, type Deadline, type HistoryEntry, type LeadSnapshot } from "./LeadSnapshot.js"
 import type { Lifecycle } from "./Lifecycle.js"
 import {
   DispositionRequired,
@@ -18,7 +19,6 @@ import {
   UnknownDisposition,
   UnknownState,
 } from "./LifecycleError.js"
-import { currentSchemaVersion, type Deadline, type HistoryEntry, type LeadSnapshot } from "./LeadSnapshot.js"
 import * as Metadata from "./Metadata.js"
 import type { CreateLead, SetState, SyncIntent } from "./SyncIntent.js"
 
@@ -50,7 +50,13 @@ export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned
     ...followUpDeadline(lifecycle, lifecycle.initial, options.at),
     history: [{ event: "start", from: lifecycle.initial, to: lifecycle.initial, at: options.at }],
   }
-  const create: CreateLead = { _tag: "CreateLead", leadId: options.leadId, state: lifecycle.initial, metadata, at: options.at }
+  const create: CreateLead = {
+    _tag: "CreateLead",
+    leadId: options.leadId,
+    state: lifecycle.initial,
+    metadata,
+    at: options.at,
+  }
   return { snapshot, intents: [create] }
 }
 
@@ -144,28 +150,31 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
     return Either.left(new UnknownState({ leadId, state: snapshot.state, known: lifecycle.stateNames }, NO_VALIDATION))
   }
   if (typeof event !== "object" || event === null || Array.isArray(event)) {
-    return invalid(leadId, "an event must be an object with a \"type\".")
+    return invalid(leadId, 'an event must be an object with a "type".')
   }
   const e = event as Record<string, unknown>
   const type = e.type
   const rawAt = e.at
   if (rawAt !== undefined && (typeof rawAt !== "number" || !Number.isFinite(rawAt))) {
-    return invalid(leadId, "\"at\" must be epoch milliseconds (a finite number).")
+    return invalid(leadId, '"at" must be epoch milliseconds (a finite number).')
   }
   const at = rawAt ?? snapshot.updatedAt
   const actor = optionalString(e, "actor")
-  if (actor === false) return invalid(leadId, "\"actor\" must be a string.")
+  if (actor === false) return invalid(leadId, '"actor" must be a string.')
   const note = optionalString(e, "note")
-  if (note === false) return invalid(leadId, "\"note\" must be a string.")
+  if (note === false) return invalid(leadId, '"note" must be a string.')
   const metadata = e.metadata
   if (metadata !== undefined && !Metadata.isRecord(metadata)) {
-    return invalid(leadId, "\"metadata\" must be an object of JSON values.")
+    return invalid(leadId, '"metadata" must be an object of JSON values.')
   }
 
   if (current.final && type !== "reopen") {
     if (typeof type === "string" && isEventType(type)) {
       return Either.left(
-        new LeadIsFinal({ leadId, state: current.name, event: type, reopenTo: [...current.reopen.keys()] }, NO_VALIDATION),
+        new LeadIsFinal(
+          { leadId, state: current.name, event: type, reopenTo: [...current.reopen.keys()] },
+          NO_VALIDATION,
+        ),
       )
     }
   }
@@ -173,9 +182,9 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
   switch (type) {
     case "transition": {
       const to = e.to
-      if (typeof to !== "string") return invalid(leadId, "a \"transition\" event needs \"to\", the target state.")
+      if (typeof to !== "string") return invalid(leadId, 'a "transition" event needs "to", the target state.')
       const disposition = optionalString(e, "disposition")
-      if (disposition === false) return invalid(leadId, "\"disposition\" must be a string.")
+      if (disposition === false) return invalid(leadId, '"disposition" must be a string.')
       const target = lifecycle.states.get(to)
       if (target === undefined) {
         return Either.left(new UnknownState({ leadId, state: to, known: lifecycle.stateNames }, NO_VALIDATION))
@@ -209,7 +218,7 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       })
     }
     case "updateMetadata": {
-      if (metadata === undefined) return invalid(leadId, "an \"updateMetadata\" event needs \"metadata\".")
+      if (metadata === undefined) return invalid(leadId, 'an "updateMetadata" event needs "metadata".')
       const next: LeadSnapshot = {
         ...snapshot,
         metadata: Metadata.merge(snapshot.metadata, metadata),
@@ -227,7 +236,7 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       if (snoozeState === undefined) return invalid(leadId, "this lifecycle has no snooze state.")
       const rawUntil = e.until
       if (rawUntil !== undefined && (typeof rawUntil !== "number" || !Number.isFinite(rawUntil))) {
-        return invalid(leadId, "\"until\" must be epoch milliseconds (a finite number).")
+        return invalid(leadId, '"until" must be epoch milliseconds (a finite number).')
       }
       if (!current.snoozable) {
         return Either.left(
@@ -237,7 +246,8 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
               from: current.name,
               to: snoozeState,
               allowed: current.targetList,
-              reason: current.name === snoozeState ? "the lead is already snoozed" : `"${current.name}" cannot be snoozed`,
+              reason:
+                current.name === snoozeState ? "the lead is already snoozed" : `"${current.name}" cannot be snoozed`,
             },
             NO_VALIDATION,
           ),
@@ -265,7 +275,13 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       if (current.name !== lifecycle.snoozeState || back === undefined) {
         return Either.left(
           new InvalidTransition(
-            { leadId, from: current.name, to: back ?? "(wake)", allowed: current.targetList, reason: "the lead is not snoozed" },
+            {
+              leadId,
+              from: current.name,
+              to: back ?? "(wake)",
+              allowed: current.targetList,
+              reason: "the lead is not snoozed",
+            },
             NO_VALIDATION,
           ),
         )
@@ -291,7 +307,13 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       if (next === undefined) {
         return Either.left(
           new InvalidTransition(
-            { leadId, from: current.name, to: "(next follow-up)", allowed: current.targetList, reason: `"${current.name}" is not in a follow-up sequence` },
+            {
+              leadId,
+              from: current.name,
+              to: "(next follow-up)",
+              allowed: current.targetList,
+              reason: `"${current.name}" is not in a follow-up sequence`,
+            },
             NO_VALIDATION,
           ),
         )
@@ -311,16 +333,22 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
     }
     case "reopen": {
       const to = e.to
-      if (typeof to !== "string") return invalid(leadId, "a \"reopen\" event needs \"to\", the state to reopen into.")
+      if (typeof to !== "string") return invalid(leadId, 'a "reopen" event needs "to", the state to reopen into.')
       const reason = optionalString(e, "reason")
-      if (reason === false) return invalid(leadId, "\"reason\" must be a string.")
+      if (reason === false) return invalid(leadId, '"reason" must be a string.')
       if (!lifecycle.states.has(to)) {
         return Either.left(new UnknownState({ leadId, state: to, known: lifecycle.stateNames }, NO_VALIDATION))
       }
       if (!current.final) {
         return Either.left(
           new InvalidTransition(
-            { leadId, from: current.name, to, allowed: current.targetList, reason: "only a final lead can be reopened" },
+            {
+              leadId,
+              from: current.name,
+              to,
+              allowed: current.targetList,
+              reason: "only a final lead can be reopened",
+            },
             NO_VALIDATION,
           ),
         )
@@ -329,7 +357,13 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       if (rule === undefined) {
         return Either.left(
           new InvalidTransition(
-            { leadId, from: current.name, to, allowed: [...current.reopen.keys()], reason: "no reopen rule leads there" },
+            {
+              leadId,
+              from: current.name,
+              to,
+              allowed: [...current.reopen.keys()],
+              reason: "no reopen rule leads there",
+            },
             NO_VALIDATION,
           ),
         )
@@ -339,7 +373,10 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
           return invalid(leadId, `reopening "${current.name}" needs a "reason": one of ${rule.reasons.join(", ")}.`)
         }
         if (!rule.reasons.includes(reason)) {
-          return invalid(leadId, `"${reason}" is not a reason to reopen "${current.name}"; use one of ${rule.reasons.join(", ")}.`)
+          return invalid(
+            leadId,
+            `"${reason}" is not a reason to reopen "${current.name}"; use one of ${rule.reasons.join(", ")}.`,
+          )
         }
       }
       return move(lifecycle, snapshot, {

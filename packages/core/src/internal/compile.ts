@@ -3,8 +3,9 @@
  * state -> (target -> true), plus the snooze, follow-up and reopen edges, all resolved once
  * so that the pure transition does map lookups only.
  */
-import type { LifecycleDefinition, ReopenRule } from "../LifecycleDefinition.js"
+
 import type { LifecycleProblem, ProblemCode } from "../InvalidLifecycle.js"
+import type { LifecycleDefinition, ReopenRule } from "../LifecycleDefinition.js"
 import { didYouMean } from "./suggest.js"
 
 /** The dispositions a state takes when it is entered. */
@@ -64,10 +65,15 @@ export const compile = (
   }
   const states = new Map<string, Mutable>()
 
-  if (def.states.length === 0) problem("NoStates", "states", "The lifecycle declares no states. Add at least the initial state.")
+  if (def.states.length === 0)
+    problem("NoStates", "states", "The lifecycle declares no states. Add at least the initial state.")
   def.states.forEach((s, i) => {
     if (states.has(s.name)) {
-      problem("DuplicateState", `states[${i}].name`, `State "${s.name}" is declared more than once. Keep one declaration.`)
+      problem(
+        "DuplicateState",
+        `states[${i}].name`,
+        `State "${s.name}" is declared more than once. Keep one declaration.`,
+      )
       return
     }
     states.set(s.name, {
@@ -87,7 +93,11 @@ export const compile = (
   const known = (name: string, path: string): Mutable | undefined => {
     const s = states.get(name)
     if (s === undefined) {
-      problem("UnknownState", path, `"${name}" is not a declared state.${didYouMean(name, names)} Declared states: ${names.join(", ")}.`)
+      problem(
+        "UnknownState",
+        path,
+        `"${name}" is not a declared state.${didYouMean(name, names)} Declared states: ${names.join(", ")}.`,
+      )
     }
     return s
   }
@@ -159,10 +169,18 @@ export const compile = (
     const snooze = known(def.snooze.state, "snooze.state")
     if (snooze !== undefined) {
       if (snooze.final) {
-        problem("SnoozeMisconfigured", "snooze.state", `The snooze state "${snooze.name}" is final; a snoozed lead must be able to wake. Make it non-final.`)
+        problem(
+          "SnoozeMisconfigured",
+          "snooze.state",
+          `The snooze state "${snooze.name}" is final; a snoozed lead must be able to wake. Make it non-final.`,
+        )
       }
       if (snooze.name === def.initial) {
-        problem("SnoozeMisconfigured", "snooze.state", `The snooze state "${snooze.name}" is also the initial state; a new lead has nothing to wake back to. Use another state.`)
+        problem(
+          "SnoozeMisconfigured",
+          "snooze.state",
+          `The snooze state "${snooze.name}" is also the initial state; a new lead has nothing to wake back to. Use another state.`,
+        )
       }
       const from = def.snooze.from
       if (from === undefined) {
@@ -172,7 +190,11 @@ export const compile = (
           const s = known(f, `snooze.from[${j}]`)
           if (s === undefined) return
           if (s.final || s === snooze) {
-            problem("SnoozeMisconfigured", `snooze.from[${j}]`, `"${s.name}" cannot be snoozed: it is ${s.final ? "final" : "the snooze state itself"}. Remove it from snooze.from.`)
+            problem(
+              "SnoozeMisconfigured",
+              `snooze.from[${j}]`,
+              `"${s.name}" cannot be snoozed: it is ${s.final ? "final" : "the snooze state itself"}. Remove it from snooze.from.`,
+            )
           } else s.snoozable = true
         })
       }
@@ -187,9 +209,18 @@ export const compile = (
     fu.states.forEach((n, j) => {
       const s = known(n, `followUps.states[${j}]`)
       if (s === undefined) return
-      if (seen.has(n)) problem("FollowUpMisconfigured", `followUps.states[${j}]`, `"${n}" appears twice in the follow-up sequence. Each step must be its own state.`)
+      if (seen.has(n))
+        problem(
+          "FollowUpMisconfigured",
+          `followUps.states[${j}]`,
+          `"${n}" appears twice in the follow-up sequence. Each step must be its own state.`,
+        )
       else if (s.final || n === snoozeName) {
-        problem("FollowUpMisconfigured", `followUps.states[${j}]`, `"${n}" cannot be a follow-up step: it is ${s.final ? "final" : "the snooze state"}.`)
+        problem(
+          "FollowUpMisconfigured",
+          `followUps.states[${j}]`,
+          `"${n}" cannot be a follow-up step: it is ${s.final ? "final" : "the snooze state"}.`,
+        )
       } else steps.push(s)
       seen.add(n)
     })
@@ -199,7 +230,11 @@ export const compile = (
       const s = known(n, `followUps.startFrom[${j}]`)
       if (s === undefined) return
       if (s.final || seen.has(n) || n === snoozeName) {
-        problem("FollowUpMisconfigured", `followUps.startFrom[${j}]`, `"${n}" cannot start the follow-up sequence: it is ${s.final ? "final" : seen.has(n) ? "already a follow-up step" : "the snooze state"}.`)
+        problem(
+          "FollowUpMisconfigured",
+          `followUps.startFrom[${j}]`,
+          `"${n}" cannot start the follow-up sequence: it is ${s.final ? "final" : seen.has(n) ? "already a follow-up step" : "the snooze state"}.`,
+        )
       } else chainStart.push(s)
     })
     const first = steps[0]
@@ -217,11 +252,19 @@ export const compile = (
     const to = known(r.to, `reopen[${i}].to`)
     if (from === undefined || to === undefined) return
     if (!from.final) {
-      problem("ReopenMisconfigured", `reopen[${i}].from`, `"${from.name}" is not final, so it needs no reopen rule; declare a transition instead.`)
+      problem(
+        "ReopenMisconfigured",
+        `reopen[${i}].from`,
+        `"${from.name}" is not final, so it needs no reopen rule; declare a transition instead.`,
+      )
       return
     }
     if (to.final || to.name === snoozeName) {
-      problem("ReopenMisconfigured", `reopen[${i}].to`, `A reopened lead must land in an active state, but "${to.name}" is ${to.final ? "final" : "the snooze state"}.`)
+      problem(
+        "ReopenMisconfigured",
+        `reopen[${i}].to`,
+        `A reopened lead must land in an active state, but "${to.name}" is ${to.final ? "final" : "the snooze state"}.`,
+      )
       return
     }
     from.reopen.set(to.name, r)
@@ -246,10 +289,19 @@ export const compile = (
       continue
     }
     if (rule.required && rule.allowed.length === 0) {
-      problem("EmptyRequiredDispositions", path, `"${name}" requires a disposition but allows none, so no lead could ever enter it. List the allowed dispositions or set required to false.`)
+      problem(
+        "EmptyRequiredDispositions",
+        path,
+        `"${name}" requires a disposition but allows none, so no lead could ever enter it. List the allowed dispositions or set required to false.`,
+      )
     }
     const dup = rule.allowed.find((d, i) => rule.allowed.indexOf(d) !== i)
-    if (dup !== undefined) problem("DuplicateDisposition", `${path}.allowed`, `Disposition "${dup}" is listed twice for "${name}". Keep one.`)
+    if (dup !== undefined)
+      problem(
+        "DuplicateDisposition",
+        `${path}.allowed`,
+        `Disposition "${dup}" is listed twice for "${name}". Keep one.`,
+      )
     s.dispositions = { required: rule.required, allowed: new Set(rule.allowed), list: rule.allowed }
   }
   if (def.followUps !== undefined) {
@@ -257,12 +309,24 @@ export const compile = (
     const d = def.followUps.exhausted.disposition
     if (ex?.dispositions !== undefined) {
       if (d === undefined && ex.dispositions.required) {
-        problem("FollowUpMisconfigured", "followUps.exhausted.disposition", `"${ex.name}" requires a disposition; name the one to use when follow-ups run out (one of: ${ex.dispositions.list.join(", ")}).`)
+        problem(
+          "FollowUpMisconfigured",
+          "followUps.exhausted.disposition",
+          `"${ex.name}" requires a disposition; name the one to use when follow-ups run out (one of: ${ex.dispositions.list.join(", ")}).`,
+        )
       } else if (d !== undefined && !ex.dispositions.allowed.has(d)) {
-        problem("FollowUpMisconfigured", "followUps.exhausted.disposition", `"${d}" is not a disposition of "${ex.name}".${didYouMean(d, ex.dispositions.list)} Use one of: ${ex.dispositions.list.join(", ")}.`)
+        problem(
+          "FollowUpMisconfigured",
+          "followUps.exhausted.disposition",
+          `"${d}" is not a disposition of "${ex.name}".${didYouMean(d, ex.dispositions.list)} Use one of: ${ex.dispositions.list.join(", ")}.`,
+        )
       }
     } else if (ex !== undefined && d !== undefined) {
-      problem("FollowUpMisconfigured", "followUps.exhausted.disposition", `"${ex.name}" takes no disposition, so "${d}" cannot be used. Declare dispositions for "${ex.name}" or remove this one.`)
+      problem(
+        "FollowUpMisconfigured",
+        "followUps.exhausted.disposition",
+        `"${ex.name}" takes no disposition, so "${d}" cannot be used. Declare dispositions for "${ex.name}" or remove this one.`,
+      )
     }
   }
 
@@ -287,7 +351,11 @@ export const compile = (
     for (const name of names) {
       if (reached.has(name)) continue
       const i = def.states.findIndex((x) => x.name === name)
-      problem("UnreachableState", `states[${i}]`, `"${name}" cannot be reached from the initial state "${def.initial}". Add a transition into it or remove it.`)
+      problem(
+        "UnreachableState",
+        `states[${i}]`,
+        `"${name}" cannot be reached from the initial state "${def.initial}". Add a transition into it or remove it.`,
+      )
     }
   }
 

@@ -89,7 +89,10 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
   if (s.snoozable && snooze !== undefined) {
     on.snooze = {
       target: snooze,
-      actions: [{ type: "rememberSnoozedFrom", params: { state: s.name } }, { type: "setState", params: { to: snooze } }],
+      actions: [
+        { type: "rememberSnoozedFrom", params: { state: s.name } },
+        { type: "setState", params: { to: snooze } },
+      ],
     }
   }
   if (s.name === snooze) {

@@ -24,5 +24,7 @@ export const didYouMean = (name: string, known: Iterable<string>): string => {
       bestDistance = d
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` Did you mean "${best}"?` : ""
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
+    ? ` Did you mean "${best}"?`
+    : ""
 }
