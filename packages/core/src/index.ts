@@ -1,0 +1,15 @@
+/**
+ * @leadstate/core: describe a sales lead's lifecycle once, run it as a pure transition table
+ * or an XState machine with typed errors, and sync it with any CRM through adapters.
+ *
+ * @since 0.1.0
+ */
+export * as InvalidLifecycle from "./InvalidLifecycle.js"
+export * as LeadEvent from "./LeadEvent.js"
+export * as LeadSnapshot from "./LeadSnapshot.js"
+export * as Lifecycle from "./Lifecycle.js"
+export * as LifecycleDefinition from "./LifecycleDefinition.js"
+export * as LifecycleError from "./LifecycleError.js"
+export * as Metadata from "./Metadata.js"
+export * as SyncIntent from "./SyncIntent.js"
+export { start, transition, type StartOptions, type Transitioned } from "./transition.js"
