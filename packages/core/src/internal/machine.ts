@@ -20,12 +20,21 @@ export interface LeadMachineEvent {
   readonly metadata?: unknown
 }
 
+/** Data attached to every generated transition, read by `availableActions`. */
+export interface LeadTransitionMeta {
+  readonly to?: string
+  readonly dispositions?: { readonly required: boolean; readonly allowed: ReadonlyArray<string> } | undefined
+  readonly disposition?: string | undefined
+  readonly reasons?: ReadonlyArray<string> | undefined
+}
+
 const isRecord = (u: unknown) => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const leadMachineSetup = setup({
   types: {
     context: {} as LeadMachineContext,
     events: {} as LeadMachineEvent,
+    meta: {} as LeadTransitionMeta,
   },
   guards: {
     canEnter: ({ event }, params: { to: string; required: boolean; allowed: ReadonlyArray<string> | undefined }) => {
@@ -59,17 +68,16 @@ type StateConfig = NonNullable<Parameters<typeof leadMachineSetup.createMachine>
 const moveTo = (to: string) => [{ type: "forgetSnoozedFrom" as const }, { type: "setState" as const, params: { to } }]
 
 const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: ReadonlyArray<string>): StateConfig => {
-  const meta = { rank: s.rank, final: s.final }
   if (s.final) {
-    if (s.reopen.size === 0) return { type: "final", tags: ["final"], meta }
+    if (s.reopen.size === 0) return { type: "final", tags: ["final"] }
     return {
       tags: ["final"],
-      meta,
       on: {
         reopen: [...s.reopen.values()].map((rule) => ({
           target: rule.to,
           guard: { type: "canReopen", params: { to: rule.to, reasons: rule.reasons } },
           actions: moveTo(rule.to),
+          meta: { to: rule.to, reasons: rule.reasons },
         })),
       },
     }
@@ -81,9 +89,10 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
         target: to,
         guard: { type: "canEnter", params: { to, required: d?.required === true, allowed: d?.list } },
         actions: moveTo(to),
+        meta: { to, dispositions: d === undefined ? undefined : { required: d.required, allowed: d.list } },
       }
     }),
-    updateMetadata: { guard: "hasMetadata", actions: [{ type: "mergeMetadata" }] },
+    updateMetadata: { guard: "hasMetadata", actions: [{ type: "mergeMetadata" }], meta: { to: s.name } },
   }
   const snooze = lifecycle.snoozeState
   if (s.snoozable && snooze !== undefined) {
@@ -93,6 +102,7 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
         { type: "rememberSnoozedFrom", params: { state: s.name } },
         { type: "setState", params: { to: snooze } },
       ],
+      meta: { to: snooze },
     }
   }
   if (s.name === snooze) {
@@ -100,10 +110,18 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
       target: back,
       guard: { type: "snoozedFromIs", params: { state: back } },
       actions: moveTo(back),
+      meta: { to: back },
     }))
   }
-  if (s.followUpNext !== undefined) on.followUpDue = { target: s.followUpNext.to, actions: moveTo(s.followUpNext.to) }
-  return { meta, on } as StateConfig
+  if (s.followUpNext !== undefined) {
+    const next = s.followUpNext
+    on.followUpDue = {
+      target: next.to,
+      actions: moveTo(next.to),
+      meta: { to: next.to, disposition: next.disposition },
+    }
+  }
+  return { on } as StateConfig
 }
 
 /** Builds the machine; `Lifecycle.machine` calls this once per lifecycle. */
