@@ -1,0 +1,146 @@
+/**
+ * THE outbound contract: how leadstate tells a CRM about a lead. An adapter declares its
+ * capabilities and gives one handler per `SyncIntent` tag (a missing handler is a compile
+ * error). Every handler can return its *plan* (the vendor requests it would send, secrets
+ * redacted) without sending anything, and `send` executes exactly that plan.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Either } from "effect"
+import { CrmError } from "./CrmError.js"
+import type { Json } from "./Metadata.js"
+import type { SyncIntent } from "./SyncIntent.js"
+
+/** Which lead at the vendor: our id, and the vendor's id once known. */
+export interface LeadRef {
+  readonly leadId: string
+  readonly vendorLeadId?: string | undefined
+}
+
+/** One HTTP request an intent becomes. Header values that are secrets appear as `<redacted>`. */
+export interface PlannedRequest {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: Json
+}
+
+/** The vendor applied the change and answered with the result. */
+export interface Confirmed {
+  readonly _tag: "Confirmed"
+  readonly vendorLeadId: string | undefined
+  /** The vendor's state after the write, as the vendor names it, when it says. */
+  readonly vendorState: string | undefined
+}
+
+/** The vendor accepted the change; its outcome comes later (by webhook), matched by `correlationId`. */
+export interface Accepted {
+  readonly _tag: "Accepted"
+  readonly vendorLeadId: string | undefined
+  readonly correlationId: string
+}
+
+/** What a successful `send` returns. */
+export type SyncReceipt = Confirmed | Accepted
+
+/** A lead as the vendor holds it, read back. */
+export interface VendorLead {
+  readonly vendorLeadId: string
+  /** The vendor's own state/status value. */
+  readonly vendorState: string
+  /** The lifecycle state it maps back to, when the state map can tell. */
+  readonly state: string | undefined
+  readonly disposition: string | undefined
+  readonly metadata: Readonly<Record<string, Json>>
+}
+
+/** What an adapter can do; the conformance suite checks each claim and the docs list them. */
+export interface Capabilities {
+  readonly create: boolean
+  readonly readBack: boolean
+  /** Writes are confirmed later by webhook rather than in the response. */
+  readonly asyncConfirmation: boolean
+  /** The vendor stores a disposition with a state change. */
+  readonly dispositions: boolean
+  /** The vendor has a snoozed status with a wake-up time. */
+  readonly snooze: boolean
+  readonly bulk: boolean
+  readonly delete: boolean
+  /** How the vendor's webhooks are authenticated, or false when it sends none. */
+  readonly webhooks: false | { readonly signature: "hmac-sha256" | "bearer" | "header" }
+}
+
+/** How an adapter handles one kind of intent. */
+export interface IntentHandler<I extends SyncIntent> {
+  readonly plan: (intent: I, ref: LeadRef) => Either.Either<ReadonlyArray<PlannedRequest>, CrmError>
+  readonly send: (intent: I, ref: LeadRef) => Effect.Effect<SyncReceipt, CrmError>
+}
+
+/** One handler per intent tag. */
+export type IntentHandlers = {
+  readonly [K in SyncIntent["_tag"]]: IntentHandler<Extract<SyncIntent, { readonly _tag: K }>>
+}
+
+/** An adapter, as the engine uses it. */
+export interface CrmAdapterService {
+  readonly vendor: string
+  readonly capabilities: Capabilities
+  readonly plan: (intent: SyncIntent, ref: LeadRef) => Either.Either<ReadonlyArray<PlannedRequest>, CrmError>
+  readonly send: (intent: SyncIntent, ref: LeadRef) => Effect.Effect<SyncReceipt, CrmError>
+  readonly readBack: (ref: LeadRef) => Effect.Effect<VendorLead, CrmError>
+}
+
+/** The adapter service tag; each adapter's `layer` provides it. */
+export class CrmAdapter extends Context.Tag("@leadstate/core/CrmAdapter")<CrmAdapter, CrmAdapterService>() {}
+
+/** The `CrmError` an adapter returns for something it cannot do, without any HTTP call. */
+export const unsupported = (vendor: string, operation: string, capability: string, leadId?: string): CrmError =>
+  new CrmError({
+    vendor,
+    operation,
+    ...(leadId === undefined ? {} : { leadId }),
+    reason: { _tag: "Unsupported", capability, detail: `${vendor} does not support ${capability}` },
+  })
+
+const capabilityOf: { readonly [K in SyncIntent["_tag"]]: keyof Capabilities | undefined } = {
+  CreateLead: "create",
+  SetState: undefined,
+  MergeMetadata: undefined,
+}
+
+/**
+ * Builds an adapter from its handlers. Intents that need a capability the adapter does not
+ * declare fail with `Unsupported` before any handler runs.
+ */
+export const make = (options: {
+  readonly vendor: string
+  readonly capabilities: Capabilities
+  readonly handlers: IntentHandlers
+  readonly readBack?: (ref: LeadRef) => Effect.Effect<VendorLead, CrmError>
+}): CrmAdapterService => {
+  const { vendor, capabilities, handlers } = options
+  const gate = (intent: SyncIntent): CrmError | undefined => {
+    const capability = capabilityOf[intent._tag]
+    return capability !== undefined && capabilities[capability] === false
+      ? unsupported(vendor, intent._tag, capability, intent.leadId)
+      : undefined
+  }
+  const handlerFor = <I extends SyncIntent>(intent: I) =>
+    handlers[intent._tag] as unknown as IntentHandler<I>
+  return {
+    vendor,
+    capabilities,
+    plan: (intent, ref) => {
+      const refused = gate(intent)
+      return refused === undefined ? handlerFor(intent).plan(intent, ref) : Either.left(refused)
+    },
+    send: (intent, ref) => {
+      const refused = gate(intent)
+      return refused === undefined ? handlerFor(intent).send(intent, ref) : Effect.fail(refused)
+    },
+    readBack:
+      options.readBack !== undefined && capabilities.readBack
+        ? options.readBack
+        : (ref) => Effect.fail(unsupported(vendor, "readBack", "readBack", ref.leadId)),
+  }
+}
