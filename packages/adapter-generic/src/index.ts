@@ -1,7 +1,9 @@
 /**
- * @leadstate/adapter-generic. The adapter itself arrives with its own issue; for now the package
- * only reserves its name and builds with the workspace.
+ * @leadstate/adapter-generic: leadstate for a configurable REST lead API in the style of
+ * PollyBot (`PUT /api/v1/leads/{id}`, Bearer keys, statuses new|contacted|qualified|converted|lost|follow_up).
  *
  * @since 0.1.0
  */
-export const vendor = "generic" as const
+export * as GenericAdapter from "./GenericAdapter.js"
+export * as GenericSchema from "./GenericSchema.js"
+export * as GenericWebhooks from "./GenericWebhooks.js"

@@ -1,0 +1,420 @@
+/**
+ * The generic REST lead adapter (PollyBot-style API: `PUT /api/v1/leads/{id}`, statuses
+ * new|contacted|qualified|converted|lost|follow_up). Writes are synchronous: a 200 with the
+ * updated lead confirms the change, and the returned status is checked against the expected one.
+ *
+ * The vendor has no disposition or note field, so leadstate keeps them, with the exact
+ * lifecycle state (several states may share one vendor status), in `metadata.leadstate`; our
+ * lead id is kept in `metadata.external_id`, as the vendor's docs suggest.
+ *
+ * @since 0.1.0
+ */
+import {
+  CrmAdapter,
+  CrmError,
+  CrmWebhooks,
+  type Lifecycle,
+  type Metadata,
+  RetryPolicy,
+  StateMap,
+  type SyncIntent,
+  VendorHttp,
+} from "@leadstate/core"
+import type { HttpClient } from "@effect/platform"
+import { Clock, Context, Duration, Effect, Either, Layer, type Redacted, type Schema } from "effect"
+import * as GenericSchema from "./GenericSchema.js"
+import * as GenericWebhooks from "./GenericWebhooks.js"
+
+/** The statuses the vendor documents. */
+export const defaultStatuses = ["new", "contacted", "qualified", "converted", "lost", "follow_up"] as const
+
+/** Where the endpoints live; the vendor's docs disagree (chatbot- vs workspace-scoped). */
+export interface GenericPaths {
+  /** Create; `{chatbotId}` is replaced. Default `/api/v1/chatbots/{chatbotId}/leads` (as the Create page says). */
+  readonly create: string
+  /** One lead; `{leadId}` is replaced. Default `/api/v1/leads/{leadId}`. */
+  readonly lead: string
+  /** The list. Default `/api/v1/leads`. */
+  readonly list: string
+}
+
+export const defaultPaths: GenericPaths = {
+  create: "/api/v1/chatbots/{chatbotId}/leads",
+  lead: "/api/v1/leads/{leadId}",
+  list: "/api/v1/leads",
+}
+
+/** Options of the generic adapter. */
+export interface GenericOptions {
+  readonly lifecycle: Lifecycle.Lifecycle
+  readonly stateMap: StateMap.StateMapConfig
+  /** e.g. `https://your-domain.com`; the docs give no fixed host. */
+  readonly baseUrl: string
+  /** `sk-workspace_…`; sent as `Authorization: Bearer <key>`. */
+  readonly apiKey: Redacted.Redacted<string>
+  /** Needed when the create path is chatbot-scoped. */
+  readonly chatbotId?: string
+  readonly paths?: Partial<GenericPaths>
+  /** The vendor's status vocabulary, if a tenant configured its own. */
+  readonly statuses?: ReadonlyArray<string>
+  /** Metadata keys holding the contact fields a create needs (name and email are required). */
+  readonly contactFields?: { readonly name?: string; readonly email?: string; readonly phone?: string; readonly source?: string }
+  /** Secret for `X-Webhook-Signature` (HMAC-SHA256 of the raw body). */
+  readonly webhookSecret?: Redacted.Redacted<string>
+  readonly retry?: RetryPolicy.RetryPolicy
+  readonly onRetry?: RetryPolicy.OnRetry
+}
+
+/** Filters of the list endpoint. */
+export interface ListQuery {
+  readonly page?: number
+  /** At most 100. */
+  readonly limit?: number
+  readonly status?: string
+  readonly source?: string
+  readonly search?: string
+}
+
+/** The generic adapter with the vendor operations that are not intents. */
+export interface GenericCrmService extends CrmAdapter.CrmAdapterService {
+  readonly get: (vendorLeadId: string) => Effect.Effect<GenericSchema.GenericLead, CrmError.CrmError>
+  readonly list: (query?: ListQuery) => Effect.Effect<GenericSchema.LeadPage, CrmError.CrmError>
+  readonly remove: (vendorLeadId: string) => Effect.Effect<void, CrmError.CrmError>
+}
+
+/** The generic adapter's own tag (its layer provides `CrmAdapter` too). */
+export class GenericCrm extends Context.Tag("@leadstate/adapter-generic/GenericCrm")<GenericCrm, GenericCrmService>() {}
+
+const VENDOR = "generic"
+
+export const capabilities: CrmAdapter.Capabilities = {
+  create: true,
+  readBack: true,
+  asyncConfirmation: false,
+  // No disposition field at the vendor: kept in metadata.leadstate, so it round-trips.
+  dispositions: true,
+  snooze: false,
+  bulk: false,
+  delete: true,
+  webhooks: { signature: "hmac-sha256" },
+}
+
+const str = (m: Metadata.Metadata, key: string | undefined): string | undefined => {
+  const v = key === undefined ? undefined : m[key]
+  return typeof v === "string" && v !== "" ? v : undefined
+}
+
+const codeOf = (body: unknown): GenericSchema.ErrorBody | undefined =>
+  typeof body === "object" && body !== null && (body as { readonly success?: unknown }).success === false
+    ? (body as GenericSchema.ErrorBody)
+    : undefined
+
+/** Maps the vendor's error envelope (`{success:false, error, code, details}`) to a reason. */
+export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorReason => {
+  const body = codeOf(response.body)
+  const detail = `HTTP ${response.status}${body?.code === undefined ? "" : ` ${body.code}`}: ${body?.error ?? "no detail given"}`
+  const details = body?.details
+  switch (body?.code) {
+    case "VALIDATION_ERROR": {
+      const fields =
+        typeof details === "object" && details !== null
+          ? Array.isArray(details)
+            ? details.flatMap((d) => (typeof d === "object" && d !== null && typeof d.field === "string" ? [d.field] : []))
+            : Object.keys(details)
+          : []
+      return { _tag: "InvalidRequest", detail, fields }
+    }
+    case "DUPLICATE_EMAIL": {
+      const record = typeof details === "object" && details !== null ? (details as Record<string, unknown>) : {}
+      const existing = record.existingId ?? record.id ?? record.leadId
+      return typeof existing === "string" ? { _tag: "DuplicateLead", detail, existingId: existing } : { _tag: "DuplicateLead", detail }
+    }
+    case "MISSING_AUTH_HEADER":
+    case "INVALID_API_KEY":
+      return { _tag: "Unauthorized", detail }
+    case "RATE_LIMIT_EXCEEDED":
+      break
+    default:
+      if (response.status !== 429) return VendorHttp.defaultReason({ ...response, body: body?.error ?? response.body })
+  }
+  const now = Date.now()
+  const retryAfterMs =
+    body?.retryAfter !== undefined
+      ? body.retryAfter * 1000
+      : (VendorHttp.parseRetryAfter(response.headers["retry-after"], now) ?? resetDelay(response.headers, now))
+  return retryAfterMs === undefined ? { _tag: "RateLimited", detail } : { _tag: "RateLimited", detail, retryAfterMs }
+}
+
+const resetDelay = (headers: Readonly<Record<string, string>>, now: number): number | undefined => {
+  const reset = Number(headers["x-ratelimit-reset"])
+  return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined
+}
+
+/** Builds the adapter; fails with `InvalidStateMap` when the map does not fit the lifecycle. */
+export const make = (
+  options: GenericOptions,
+): Effect.Effect<GenericCrmService, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const statuses = options.statuses ?? defaultStatuses
+    const map = yield* StateMap.make(options.lifecycle, options.stateMap, {
+      vendor: VENDOR,
+      vocabulary: statuses,
+      inbound: options.webhookSecret !== undefined,
+    })
+    const paths = { ...defaultPaths, ...options.paths }
+    const contact = { name: "name", email: "email", phone: "phone", source: "source", ...options.contactFields }
+    // X-RateLimit-Remaining: 0 means wait until X-RateLimit-Reset before the next request.
+    let blockedUntil = 0
+    const http = yield* VendorHttp.make({
+      vendor: VENDOR,
+      baseUrl: options.baseUrl,
+      secretHeaders: [{ name: "Authorization", prefix: "Bearer ", value: options.apiKey }],
+      headers: { accept: "application/json" },
+      policy: options.retry ?? RetryPolicy.defaults,
+      classify,
+      ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
+    })
+    const waitForRateLimit = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      if (blockedUntil > now) yield* Effect.sleep(Duration.millis(blockedUntil - now))
+    })
+    const execute = <A, I>(
+      request: CrmAdapter.PlannedRequest,
+      operation: string,
+      leadId: string | undefined,
+      schema: Schema.Schema<A, I>,
+    ) =>
+      Effect.zipRight(waitForRateLimit, http.execute(request, { operation, leadId, schema })).pipe(
+        Effect.tap(({ headers }) =>
+          Effect.sync(() => {
+            const remaining = Number(headers["x-ratelimit-remaining"])
+            if (remaining === 0) blockedUntil = Date.now() + (resetDelay(headers, Date.now()) ?? 0)
+          }),
+        ),
+      )
+    const leadPath = (vendorLeadId: string) => paths.lead.replace("{leadId}", VendorHttp.segment(vendorLeadId))
+    const fail = (operation: string, leadId: string, reason: CrmError.CrmErrorReason) =>
+      new CrmError.CrmError({ vendor: VENDOR, operation, leadId, reason })
+    const needVendorId = (operation: string, ref: CrmAdapter.LeadRef) =>
+      ref.vendorLeadId === undefined
+        ? Either.left(
+            fail(operation, ref.leadId, {
+              _tag: "InvalidRequest",
+              fields: ["vendorLeadId"],
+              detail: "the generic API addresses leads by its own id (lead_…); create the lead through leadstate first or pass the vendor id",
+            }),
+          )
+        : Either.right(ref.vendorLeadId)
+
+    const leadstateBlock = (intent: SyncIntent.SetState) => ({
+      leadstate: {
+        leadId: intent.leadId,
+        state: intent.to,
+        ...(intent.disposition === undefined ? {} : { disposition: map.dispositionToVendor(intent.disposition) }),
+        ...(intent.note === undefined ? {} : { note: intent.note }),
+        ...(intent.actor === undefined ? {} : { actor: intent.actor }),
+        ...(intent.snoozeUntil === undefined ? {} : { snoozeUntil: new Date(intent.snoozeUntil).toISOString() }),
+        at: new Date(intent.at).toISOString(),
+      },
+    })
+
+    const checkStatus = (operation: string, leadId: string, expected: string) => (lead: GenericSchema.GenericLead) =>
+      lead.status === expected
+        ? Effect.succeed<CrmAdapter.SyncReceipt>({ _tag: "Confirmed", vendorLeadId: lead.id, vendorState: lead.status })
+        : Effect.fail(
+            fail(operation, leadId, {
+              _tag: "VendorIgnoredWrite",
+              expected,
+              actual: lead.status,
+              detail: `the vendor answered with status "${lead.status}" instead of "${expected}"`,
+            }),
+          )
+
+    /** Sends every request of a plan in order; the last answer is the lead after the write. */
+    const sendPlan = (
+      plan: Either.Either<ReadonlyArray<CrmAdapter.PlannedRequest>, CrmError.CrmError>,
+      operation: string,
+      leadId: string,
+    ) =>
+      Effect.flatMap(plan, (requests) =>
+        Effect.reduce(requests, undefined as GenericSchema.GenericLead | undefined, (_, request) =>
+          Effect.map(
+            execute(request, operation, leadId, GenericSchema.Success(GenericSchema.GenericLead)),
+            ({ value }) => value.data,
+          ),
+        ),
+      ).pipe(
+        Effect.flatMap((lead) =>
+          lead === undefined
+            ? Effect.fail(
+                fail(operation, leadId, { _tag: "Unsupported", capability: operation, detail: "nothing to send" }),
+              )
+            : Effect.succeed(lead),
+        ),
+      )
+
+    const handlers: CrmAdapter.IntentHandlers = {
+      CreateLead: {
+        plan: (intent) => {
+          const name = str(intent.metadata, contact.name)
+          const email = str(intent.metadata, contact.email)
+          const missing = [...(name === undefined ? [contact.name] : []), ...(email === undefined ? [contact.email] : [])]
+          if (missing.length > 0) {
+            return Either.left(
+              fail("CreateLead", intent.leadId, {
+                _tag: "InvalidRequest",
+                fields: missing,
+                detail: `the generic API requires name and email to create a lead; put them in the lead's metadata under ${missing.map((m) => `"${m}"`).join(" and ")}`,
+              }),
+            )
+          }
+          if (paths.create.includes("{chatbotId}") && options.chatbotId === undefined) {
+            return Either.left(
+              fail("CreateLead", intent.leadId, {
+                _tag: "InvalidRequest",
+                fields: ["chatbotId"],
+                detail: "the create path is chatbot-scoped; configure chatbotId or a workspace-level create path",
+              }),
+            )
+          }
+          const used = new Set(Object.values(contact))
+          const rest: Record<string, Metadata.Json> = {}
+          for (const [k, v] of Object.entries(intent.metadata)) if (!used.has(k)) rest[k] = v
+          const phone = str(intent.metadata, contact.phone)
+          const source = str(intent.metadata, contact.source)
+          return Either.right([
+            http.plan("POST", paths.create.replace("{chatbotId}", VendorHttp.segment(options.chatbotId ?? "")), {
+              body: {
+                name: name ?? "",
+                email: email ?? "",
+                ...(phone === undefined ? {} : { phone }),
+                ...(source === undefined ? {} : { source }),
+                status: map.toVendor(intent.state),
+                metadata: { ...rest, external_id: intent.leadId },
+              },
+            }),
+          ])
+        },
+        send: (intent, ref) =>
+          Effect.flatMap(
+            sendPlan(handlers.CreateLead.plan(intent, ref), "CreateLead", intent.leadId),
+            checkStatus("CreateLead", intent.leadId, map.toVendor(intent.state)),
+          ),
+      },
+      SetState: {
+        plan: (intent, ref) =>
+          Either.map(needVendorId("SetState", ref), (id) => [
+            http.plan("PUT", leadPath(id), {
+              body: {
+                status: map.toVendor(intent.to),
+                metadata: { ...intent.metadata, ...leadstateBlock(intent) },
+              },
+            }),
+          ]),
+        send: (intent, ref) =>
+          Effect.flatMap(
+            sendPlan(handlers.SetState.plan(intent, ref), "SetState", intent.leadId),
+            checkStatus("SetState", intent.leadId, map.toVendor(intent.to)),
+          ),
+      },
+      MergeMetadata: {
+        plan: (intent, ref) =>
+          Either.map(needVendorId("MergeMetadata", ref), (id) => [
+            http.plan("PUT", leadPath(id), { body: { metadata: intent.metadata } }),
+          ]),
+        send: (intent, ref) =>
+          Effect.map(
+            sendPlan(handlers.MergeMetadata.plan(intent, ref), "MergeMetadata", intent.leadId),
+            (lead): CrmAdapter.SyncReceipt => ({ _tag: "Confirmed", vendorLeadId: lead.id, vendorState: lead.status }),
+          ),
+      },
+    }
+
+    const get = (vendorLeadId: string, leadId?: string) =>
+      Effect.map(
+        execute(http.plan("GET", leadPath(vendorLeadId)), "GetLead", leadId, GenericSchema.Success(GenericSchema.GenericLead)),
+        ({ value }) => value.data,
+      )
+
+    const adapter = CrmAdapter.make({
+      vendor: VENDOR,
+      capabilities,
+      handlers,
+      readBack: (ref) =>
+        Effect.flatMap(needVendorId("readBack", ref), (id) =>
+          Effect.map(get(id, ref.leadId), (lead): CrmAdapter.VendorLead => {
+            const metadata = lead.metadata ?? {}
+            const block = GenericWebhooks.leadstateBlock(metadata)
+            // The exact lifecycle state is in metadata.leadstate while it agrees with the status.
+            const state =
+              block?.state !== undefined && map.toVendor(block.state) === lead.status ? block.state : map.fromVendor(lead.status)
+            return {
+              vendorLeadId: lead.id,
+              vendorState: lead.status,
+              state,
+              disposition:
+                block?.disposition === undefined || state !== block.state ? undefined : map.dispositionFromVendor(block.disposition),
+              metadata,
+            }
+          }),
+        ),
+    })
+
+    return {
+      ...adapter,
+      get: (id) => get(id),
+      list: (query = {}) =>
+        Effect.map(
+          execute(
+            http.plan("GET", paths.list, {
+              query: {
+                page: query.page,
+                limit: query.limit === undefined ? undefined : Math.min(100, query.limit),
+                status: query.status,
+                source: query.source,
+                search: query.search,
+              },
+            }),
+            "ListLeads",
+            undefined,
+            GenericSchema.Success(GenericSchema.LeadPage),
+          ),
+          ({ value }) => value.data,
+        ),
+      remove: (id) => Effect.asVoid(execute(http.plan("DELETE", leadPath(id)), "DeleteLead", undefined, GenericSchema.Deleted)),
+    }
+  })
+
+/** The generic adapter's webhook decoder, for the same options. */
+export const makeWebhooks = (options: GenericOptions): Either.Either<CrmWebhooks.CrmWebhooksService, StateMap.InvalidStateMap> =>
+  Either.map(
+    StateMap.make(options.lifecycle, options.stateMap, {
+      vendor: VENDOR,
+      vocabulary: options.statuses ?? defaultStatuses,
+      inbound: options.webhookSecret !== undefined,
+    }),
+    (map) => GenericWebhooks.make({ secret: options.webhookSecret, map }),
+  )
+
+/**
+ * The adapter as one layer providing `GenericCrm`, `CrmAdapter` and `CrmWebhooks`. It fails
+ * at build time with `InvalidStateMap` when the map does not fit the lifecycle, and requires
+ * an `HttpClient` (the app picks fetch, undici or a test client).
+ *
+ * @example
+ * const CrmLive = GenericAdapter.layer({ lifecycle, stateMap, baseUrl, apiKey: Redacted.make(key) })
+ *   .pipe(Layer.provide(FetchHttpClient.layer))
+ */
+export const layer = (
+  options: GenericOptions,
+): Layer.Layer<GenericCrm | CrmAdapter.CrmAdapter | CrmWebhooks.CrmWebhooks, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const crm = yield* make(options)
+      const webhooks = yield* makeWebhooks(options)
+      return Context.make(GenericCrm, crm).pipe(
+        Context.add(CrmAdapter.CrmAdapter, crm),
+        Context.add(CrmWebhooks.CrmWebhooks, webhooks),
+      )
+    }),
+  )
