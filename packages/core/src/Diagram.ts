@@ -49,7 +49,7 @@ const edgesFrom = (lifecycle: Lifecycle, s: CompiledState): ReadonlyArray<Edge> 
     out.push({ from: s.name, to: next.to, kind: "followUpDue", label })
   }
   for (const rule of s.reopen.values()) {
-    const label = rule.reasons === undefined ? "reopen" : `reopen (${list(rule.reasons)})`
+    const label = rule.reasons === undefined || rule.reasons.length === 0 ? "reopen" : `reopen (${list(rule.reasons)})`
     out.push({ from: s.name, to: rule.to, kind: "reopen", label })
   }
   return out
@@ -72,7 +72,9 @@ const mermaidKeywords = new Set([
 ])
 const mermaidUnsafe = (id: string): boolean => {
   const lower = id.toLowerCase()
-  return /[^A-Za-z0-9_]/.test(id) || mermaidKeywords.has(lower) || lower.startsWith("default") || lower.includes("direction")
+  return (
+    /[^A-Za-z0-9_]/.test(id) || mermaidKeywords.has(lower) || lower.startsWith("default") || lower.includes("direction")
+  )
 }
 
 const mermaidIds = (lifecycle: Lifecycle): ReadonlyMap<string, string> => {

@@ -102,10 +102,15 @@ export const defaultReason = (response: ErrorResponse): CrmErrorReason => {
 }
 
 const transportKind = (cause: unknown): "Reset" | "Refused" | "Other" => {
-  const code = typeof cause === "object" && cause !== null ? (cause as { readonly code?: unknown }).code : undefined
-  const message = String(cause)
-  if (code === "ECONNREFUSED" || message.includes("ECONNREFUSED")) return "Refused"
-  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || message.includes("socket hang up") || message.includes("ECONNRESET")) return "Reset"
+  // fetch wraps the socket error: walk the `cause` chain for a Node error code.
+  let current: unknown = cause
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const { code, message } = current as { readonly code?: unknown; readonly message?: unknown }
+    const text = `${String(code)} ${String(message)}`
+    if (text.includes("ECONNREFUSED")) return "Refused"
+    if (/ECONNRESET|UND_ERR_SOCKET|socket hang up|other side closed/.test(text)) return "Reset"
+    current = (current as { readonly cause?: unknown }).cause
+  }
   return "Other"
 }
 

@@ -267,6 +267,18 @@ export const compile = (
       )
       return
     }
+    if (r.reasons !== undefined && r.reasons.length === 0) {
+      problem(
+        "ReopenMisconfigured",
+        `reopen[${i}].reasons`,
+        `The reopen rule from "${from.name}" to "${to.name}" lists no reasons, so no lead can use it. List the reasons, or leave "reasons" out to accept any.`,
+      )
+      return
+    }
+    if (from.reopen.has(to.name)) {
+      problem("ReopenMisconfigured", `reopen[${i}]`, `A reopen rule from "${from.name}" to "${to.name}" is already declared. Keep one.`)
+      return
+    }
     from.reopen.set(to.name, r)
   })
 

@@ -65,6 +65,9 @@ const leadMachineSetup = setup({
 
 type StateConfig = NonNullable<Parameters<typeof leadMachineSetup.createMachine>[0]["states"]>[string]
 
+/** A state name as a target: XState reads "." as a path to a child state, and names may hold it. */
+const target = (name: string) => name.replaceAll(".", "\\.")
+
 const moveTo = (to: string) => [{ type: "forgetSnoozedFrom" as const }, { type: "setState" as const, params: { to } }]
 
 const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: ReadonlyArray<string>): StateConfig => {
@@ -74,7 +77,7 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
       tags: ["final"],
       on: {
         reopen: [...s.reopen.values()].map((rule) => ({
-          target: rule.to,
+          target: target(rule.to),
           guard: { type: "canReopen", params: { to: rule.to, reasons: rule.reasons } },
           actions: moveTo(rule.to),
           meta: { to: rule.to, reasons: rule.reasons },
@@ -86,7 +89,7 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
     transition: s.targetList.map((to) => {
       const d = lifecycle.states.get(to)?.dispositions
       return {
-        target: to,
+        target: target(to),
         guard: { type: "canEnter", params: { to, required: d?.required === true, allowed: d?.list } },
         actions: moveTo(to),
         meta: { to, dispositions: d === undefined ? undefined : { required: d.required, allowed: d.list } },
@@ -97,7 +100,7 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
   const snooze = lifecycle.snoozeState
   if (s.snoozable && snooze !== undefined) {
     on.snooze = {
-      target: snooze,
+      target: target(snooze),
       actions: [
         { type: "rememberSnoozedFrom", params: { state: s.name } },
         { type: "setState", params: { to: snooze } },
@@ -107,7 +110,7 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
   }
   if (s.name === snooze) {
     on.wake = snoozable.map((back) => ({
-      target: back,
+      target: target(back),
       guard: { type: "snoozedFromIs", params: { state: back } },
       actions: moveTo(back),
       meta: { to: back },
@@ -116,7 +119,7 @@ const stateConfig = (lifecycle: CompiledLifecycle, s: CompiledState, snoozable: 
   if (s.followUpNext !== undefined) {
     const next = s.followUpNext
     on.followUpDue = {
-      target: next.to,
+      target: target(next.to),
       actions: moveTo(next.to),
       meta: { to: next.to, disposition: next.disposition },
     }
