@@ -159,7 +159,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
   if (lifecycle === undefined) throw new Error("conformanceSuite needs at least one lifecycle")
 
   describe(`${target.vendor}: adapter conformance`, () => {
-    it.scoped("declares its vendor and capabilities", () =>
+    it.scopedLive("declares its vendor and capabilities", () =>
       Effect.gen(function* () {
         const h = yield* target.harness(lifecycle)
         assert.strictEqual(h.adapter.vendor, target.vendor)
@@ -168,7 +168,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
     )
 
     for (const doc of target.documentedRequests) {
-      it.scoped(`${doc.name}: sends the documented request, exactly as planned`, () =>
+      it.scopedLive(`${doc.name}: sends the documented request, exactly as planned`, () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lifecycle)
           const { ref } = yield* createLead(h, lifecycle)
@@ -196,7 +196,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
     }
 
     for (const c of target.errorCases) {
-      it.scoped(`maps ${c.name} to ${c.reason}`, () =>
+      it.scopedLive(`maps ${c.name} to ${c.reason}`, () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lifecycle)
           const { ref } = yield* createLead(h, lifecycle)
@@ -223,7 +223,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
     }
 
     for (const fault of target.retryableFaults) {
-      it.scoped(`retries a ${fault._tag} fault and then succeeds`, () =>
+      it.scopedLive(`retries a ${fault._tag} fault and then succeeds`, () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lifecycle)
           const { ref } = yield* createLead(h, lifecycle)
@@ -237,7 +237,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
       )
     }
 
-    it.scoped("a malformed 2xx body is a MalformedResponse, never a defect", () =>
+    it.scopedLive("a malformed 2xx body is a MalformedResponse, never a defect", () =>
       Effect.gen(function* () {
         const h = yield* target.harness(lifecycle)
         const { ref } = yield* createLead(h, lifecycle)
@@ -250,7 +250,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
       }),
     )
 
-    it.scoped("unsupported capabilities fail with Unsupported and send nothing", () =>
+    it.scopedLive("unsupported capabilities fail with Unsupported and send nothing", () =>
       Effect.gen(function* () {
         const h = yield* target.harness(lifecycle)
         const caps = h.adapter.capabilities
@@ -273,7 +273,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
       }),
     )
 
-    it.scoped("read-back agrees with what was written", () =>
+    it.scopedLive("read-back agrees with what was written", () =>
       Effect.gen(function* () {
         const h = yield* target.harness(lifecycle)
         if (!h.adapter.capabilities.readBack) return
@@ -287,7 +287,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
     )
 
     describe("webhooks", () => {
-      it.scoped("fixtures decode to the documented events", () =>
+      it.scopedLive("fixtures decode to the documented events", () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lifecycle)
           if (h.webhooks === undefined) return
@@ -299,7 +299,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
         }),
       )
 
-      it.scoped("a delivery without its authentication, or with it altered, is InvalidSignature", () =>
+      it.scopedLive("a delivery without its authentication, or with it altered, is InvalidSignature", () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lifecycle)
           const webhooks = h.webhooks
@@ -318,7 +318,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
         }),
       )
 
-      it.scoped("arbitrary bytes with valid authentication are a WebhookError, never a defect", () =>
+      it.scopedLive("arbitrary bytes with valid authentication are a WebhookError, never a defect", () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lifecycle)
           const webhooks = h.webhooks
@@ -345,7 +345,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
     })
 
     for (const lc of target.lifecycles) {
-      it.scoped(`every shortest path of "${lc.name}" leaves the vendor in the mapped state`, () =>
+      it.scopedLive(`every shortest path of "${lc.name}" leaves the vendor in the mapped state`, () =>
         Effect.gen(function* () {
           const h = yield* target.harness(lc)
           for (const path of Paths.shortestPaths(lc)) {
