@@ -16,13 +16,23 @@ const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T"
 
 const lifecycle = Lifecycle.unsafeMake(autoDealer)
 
-const journeys: ReadonlyArray<{ readonly lead: string; readonly story: string; readonly events: ReadonlyArray<unknown> }> = [
+const journeys: ReadonlyArray<{
+  readonly lead: string
+  readonly story: string
+  readonly events: ReadonlyArray<unknown>
+}> = [
   {
     lead: "maria-lopez",
     story: "answers the first call, books a test drive, buys",
     events: [
       { type: "transition", to: "contacted", actor: "voice-agent", at: at(0, 1) },
-      { type: "transition", to: "interested", disposition: "price_inquiry", note: "asked for hybrid pricing", at: at(0, 1) },
+      {
+        type: "transition",
+        to: "interested",
+        disposition: "price_inquiry",
+        note: "asked for hybrid pricing",
+        at: at(0, 1),
+      },
       { type: "transition", to: "test_drive_booked", disposition: "showroom", at: at(1) },
       { type: "transition", to: "converted", disposition: "financed", actor: "sales:ana", at: at(4) },
     ],
@@ -68,7 +78,8 @@ for (const journey of journeys) {
   for (const step of run.steps) {
     if (step._tag === "Applied") {
       const { snapshot } = step
-      const disposition = snapshot.disposition === undefined || step.from === step.to ? "" : ` [${snapshot.disposition}]`
+      const disposition =
+        snapshot.disposition === undefined || step.from === step.to ? "" : ` [${snapshot.disposition}]`
       const how = step.scheduled ? " (deadline passed)" : ""
       const move = step.from === step.to ? `${step.to} (metadata updated)` : `${step.from} → ${step.to}${disposition}`
       console.log(`  ${when(snapshot.updatedAt)}  ✓ ${move}${how}`)

@@ -9,6 +9,8 @@
  *
  * @since 0.1.0
  */
+
+import type { HttpClient } from "@effect/platform"
 import {
   CrmAdapter,
   CrmError,
@@ -20,7 +22,6 @@ import {
   type SyncIntent,
   VendorHttp,
 } from "@leadstate/core"
-import type { HttpClient } from "@effect/platform"
 import { Clock, Context, Duration, Effect, Either, Layer, type Redacted, type Schema } from "effect"
 import * as GenericSchema from "./GenericSchema.js"
 import * as GenericWebhooks from "./GenericWebhooks.js"
@@ -58,7 +59,12 @@ export interface GenericOptions {
   /** The vendor's status vocabulary, if a tenant configured its own. */
   readonly statuses?: ReadonlyArray<string>
   /** Metadata keys holding the contact fields a create needs (name and email are required). */
-  readonly contactFields?: { readonly name?: string; readonly email?: string; readonly phone?: string; readonly source?: string }
+  readonly contactFields?: {
+    readonly name?: string
+    readonly email?: string
+    readonly phone?: string
+    readonly source?: string
+  }
   /** Secret for `X-Webhook-Signature` (HMAC-SHA256 of the raw body). */
   readonly webhookSecret?: Redacted.Redacted<string>
   readonly retry?: RetryPolicy.RetryPolicy
@@ -109,25 +115,33 @@ const codeOf = (body: unknown): GenericSchema.ErrorBody | undefined =>
     ? (body as GenericSchema.ErrorBody)
     : undefined
 
+/**
+ * Field names of a VALIDATION_ERROR. The Update page documents `details: { field, value,
+ * message }`; a list of those, or a `{ field: message }` map, are read too.
+ */
+const validationFields = (details: unknown): Array<string> => {
+  if (Array.isArray(details)) return details.flatMap(validationFields)
+  if (typeof details !== "object" || details === null) return []
+  const record = details as Record<string, unknown>
+  if (typeof record.field === "string") return [record.field]
+  return Object.keys(record).filter((k) => k !== "message" && k !== "value")
+}
+
 /** Maps the vendor's error envelope (`{success:false, error, code, details}`) to a reason. */
 export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorReason => {
   const body = codeOf(response.body)
   const detail = `HTTP ${response.status}${body?.code === undefined ? "" : ` ${body.code}`}: ${body?.error ?? "no detail given"}`
   const details = body?.details
   switch (body?.code) {
-    case "VALIDATION_ERROR": {
-      const fields =
-        typeof details === "object" && details !== null
-          ? Array.isArray(details)
-            ? details.flatMap((d) => (typeof d === "object" && d !== null && typeof d.field === "string" ? [d.field] : []))
-            : Object.keys(details)
-          : []
-      return { _tag: "InvalidRequest", detail, fields }
-    }
+    case "VALIDATION_ERROR":
+      return { _tag: "InvalidRequest", detail, fields: validationFields(details) }
     case "DUPLICATE_EMAIL": {
+      // Documented: details { email, existingLeadId, message }; older shapes use existingId or id.
       const record = typeof details === "object" && details !== null ? (details as Record<string, unknown>) : {}
-      const existing = record.existingId ?? record.id ?? record.leadId
-      return typeof existing === "string" ? { _tag: "DuplicateLead", detail, existingId: existing } : { _tag: "DuplicateLead", detail }
+      const existing = record.existingLeadId ?? record.existingId ?? record.id
+      return typeof existing === "string"
+        ? { _tag: "DuplicateLead", detail, existingId: existing }
+        : { _tag: "DuplicateLead", detail }
     }
     case "MISSING_AUTH_HEADER":
     case "INVALID_API_KEY":
@@ -201,7 +215,8 @@ export const make = (
             fail(operation, ref.leadId, {
               _tag: "InvalidRequest",
               fields: ["vendorLeadId"],
-              detail: "the generic API addresses leads by its own id (lead_…); create the lead through leadstate first or pass the vendor id",
+              detail:
+                "the generic API addresses leads by its own id (lead_…); create the lead through leadstate first or pass the vendor id",
             }),
           )
         : Either.right(ref.vendorLeadId)
@@ -258,7 +273,10 @@ export const make = (
         plan: (intent) => {
           const name = str(intent.metadata, contact.name)
           const email = str(intent.metadata, contact.email)
-          const missing = [...(name === undefined ? [contact.name] : []), ...(email === undefined ? [contact.email] : [])]
+          const missing = [
+            ...(name === undefined ? [contact.name] : []),
+            ...(email === undefined ? [contact.email] : []),
+          ]
           if (missing.length > 0) {
             return Either.left(
               fail("CreateLead", intent.leadId, {
@@ -332,7 +350,12 @@ export const make = (
 
     const get = (vendorLeadId: string, leadId?: string) =>
       Effect.map(
-        execute(http.plan("GET", leadPath(vendorLeadId)), "GetLead", leadId, GenericSchema.Success(GenericSchema.GenericLead)),
+        execute(
+          http.plan("GET", leadPath(vendorLeadId)),
+          "GetLead",
+          leadId,
+          GenericSchema.Success(GenericSchema.GenericLead),
+        ),
         ({ value }) => value.data,
       )
 
@@ -347,13 +370,17 @@ export const make = (
             const block = GenericWebhooks.leadstateBlock(metadata)
             // The exact lifecycle state is in metadata.leadstate while it agrees with the status.
             const state =
-              block?.state !== undefined && map.toVendor(block.state) === lead.status ? block.state : map.fromVendor(lead.status)
+              block?.state !== undefined && map.toVendor(block.state) === lead.status
+                ? block.state
+                : map.fromVendor(lead.status)
             return {
               vendorLeadId: lead.id,
               vendorState: lead.status,
               state,
               disposition:
-                block?.disposition === undefined || state !== block.state ? undefined : map.dispositionFromVendor(block.disposition),
+                block?.disposition === undefined || state !== block.state
+                  ? undefined
+                  : map.dispositionFromVendor(block.disposition),
               metadata,
             }
           }),
@@ -381,12 +408,15 @@ export const make = (
           ),
           ({ value }) => value.data,
         ),
-      remove: (id) => Effect.asVoid(execute(http.plan("DELETE", leadPath(id)), "DeleteLead", undefined, GenericSchema.Deleted)),
+      remove: (id) =>
+        Effect.asVoid(execute(http.plan("DELETE", leadPath(id)), "DeleteLead", undefined, GenericSchema.Deleted)),
     }
   })
 
 /** The generic adapter's webhook decoder, for the same options. */
-export const makeWebhooks = (options: GenericOptions): Either.Either<CrmWebhooks.CrmWebhooksService, StateMap.InvalidStateMap> =>
+export const makeWebhooks = (
+  options: GenericOptions,
+): Either.Either<CrmWebhooks.CrmWebhooksService, StateMap.InvalidStateMap> =>
   Either.map(
     StateMap.make(options.lifecycle, options.stateMap, {
       vendor: VENDOR,
@@ -407,7 +437,11 @@ export const makeWebhooks = (options: GenericOptions): Either.Either<CrmWebhooks
  */
 export const layer = (
   options: GenericOptions,
-): Layer.Layer<GenericCrm | CrmAdapter.CrmAdapter | CrmWebhooks.CrmWebhooks, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+): Layer.Layer<
+  GenericCrm | CrmAdapter.CrmAdapter | CrmWebhooks.CrmWebhooks,
+  StateMap.InvalidStateMap,
+  HttpClient.HttpClient
+> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const crm = yield* make(options)

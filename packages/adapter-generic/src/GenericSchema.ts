@@ -23,8 +23,7 @@ export const GenericLead = Schema.Struct({
 export type GenericLead = typeof GenericLead.Type
 
 /** `{ success: true, data: A }`. */
-export const Success = <A, I>(data: Schema.Schema<A, I>) =>
-  Schema.Struct({ success: Schema.Literal(true), data })
+export const Success = <A, I>(data: Schema.Schema<A, I>) => Schema.Struct({ success: Schema.Literal(true), data })
 
 /** The list endpoint's `data`. */
 export const LeadPage = Schema.Struct({

@@ -51,7 +51,9 @@ export const make = (options: GenericWebhooksOptions): CrmWebhooks.CrmWebhooksSe
       if (!CrmWebhooks.verifyHmacSha256(options.secret, raw.body, signature)) {
         return reject(
           "InvalidSignature",
-          signature === undefined ? "the X-Webhook-Signature header is missing" : "the X-Webhook-Signature does not match the body",
+          signature === undefined
+            ? "the X-Webhook-Signature header is missing"
+            : "the X-Webhook-Signature does not match the body",
         )
       }
       let text: string
@@ -61,7 +63,8 @@ export const make = (options: GenericWebhooksOptions): CrmWebhooks.CrmWebhooksSe
         return reject("Malformed", "the body is not UTF-8 text")
       }
       const decoded = decodePayload(text)
-      if (Either.isLeft(decoded)) return reject("Malformed", "the body is not a lead event ({ id, event, createdAt, data: { lead } })")
+      if (Either.isLeft(decoded))
+        return reject("Malformed", "the body is not a lead event ({ id, event, createdAt, data: { lead } })")
       const payload = decoded.right
       const at = Date.parse(payload.createdAt)
       if (Number.isNaN(at)) return reject("Malformed", `createdAt "${payload.createdAt}" is not a timestamp`)
@@ -78,7 +81,13 @@ export const make = (options: GenericWebhooksOptions): CrmWebhooks.CrmWebhooksSe
       }
       const ref = { leadId, vendorLeadId: lead.id }
       if (block?.state !== undefined && options.map.toVendor(block.state) === lead.status) {
-        const confirmed: CrmWebhooks.SyncConfirmed = { _tag: "SyncConfirmed", vendorEventId: payload.id, ref, state: block.state, at }
+        const confirmed: CrmWebhooks.SyncConfirmed = {
+          _tag: "SyncConfirmed",
+          vendorEventId: payload.id,
+          ref,
+          state: block.state,
+          at,
+        }
         return Effect.succeed([confirmed])
       }
       const state = options.map.fromVendor(lead.status)

@@ -99,14 +99,28 @@ conformanceSuite({
       fault: {
         _tag: "Status",
         status: 400,
-        body: { success: false, error: "Validation failed", code: "VALIDATION_ERROR", details: { status: "must be one of …" } },
+        body: {
+          success: false,
+          error: "Validation failed",
+          code: "VALIDATION_ERROR",
+          details: { field: "status", value: "archived", message: "Status must be one of: new, contacted, qualified, converted, lost, follow_up" },
+        },
       },
       reason: "InvalidRequest",
       fields: ["status"],
     },
     {
       name: "409 DUPLICATE_EMAIL",
-      fault: { _tag: "Status", status: 409, body: { success: false, error: "Email taken", code: "DUPLICATE_EMAIL", details: { existingId: "lead_1" } } },
+      fault: {
+        _tag: "Status",
+        status: 409,
+        body: {
+          success: false,
+          error: "Email already exists",
+          code: "DUPLICATE_EMAIL",
+          details: { email: "ana@example.org", existingLeadId: "lead_1", message: "A lead with this email already exists" },
+        },
+      },
       reason: "DuplicateLead",
     },
     {

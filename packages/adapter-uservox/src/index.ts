@@ -1,7 +1,9 @@
 /**
- * @leadstate/adapter-uservox. The adapter itself arrives with its own issue; for now the package
- * only reserves its name and builds with the workspace.
+ * @leadstate/adapter-uservox: leadstate on uservox, the AI voice-calling CRM. State changes are
+ * asynchronous: accepted at once, confirmed (or rolled back) by the process's update webhook.
  *
  * @since 0.1.0
  */
-export const vendor = "uservox" as const
+export * as UservoxAdapter from "./UservoxAdapter.js"
+export * as UservoxSchema from "./UservoxSchema.js"
+export * as UservoxWebhooks from "./UservoxWebhooks.js"

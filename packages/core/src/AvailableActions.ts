@@ -6,9 +6,9 @@
  * @since 0.1.0
  */
 import { getNextTransitions } from "xstate"
-import type { Lifecycle } from "./Lifecycle.js"
-import type { LeadSnapshot } from "./LeadSnapshot.js"
 import type { LeadTransitionMeta } from "./internal/machine.js"
+import type { LeadSnapshot } from "./LeadSnapshot.js"
+import type { Lifecycle } from "./Lifecycle.js"
 
 /** One move open now. */
 export type AvailableAction =

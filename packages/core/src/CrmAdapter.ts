@@ -125,8 +125,7 @@ export const make = (options: {
       ? unsupported(vendor, intent._tag, capability, intent.leadId)
       : undefined
   }
-  const handlerFor = <I extends SyncIntent>(intent: I) =>
-    handlers[intent._tag] as unknown as IntentHandler<I>
+  const handlerFor = <I extends SyncIntent>(intent: I) => handlers[intent._tag] as unknown as IntentHandler<I>
   return {
     vendor,
     capabilities,

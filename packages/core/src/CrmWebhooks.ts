@@ -87,8 +87,12 @@ export const header = (raw: RawWebhook, name: string): string | undefined => {
 export const constantTimeEqual = (a: string, b: string): boolean => {
   const x = Buffer.from(a, "utf8")
   const y = Buffer.from(b, "utf8")
-  // Compare against itself when lengths differ, so timing does not reveal the prefix.
-  return x.length === y.length ? timingSafeEqual(x, y) : (timingSafeEqual(x, x), false)
+  if (x.length !== y.length) {
+    // Still compare something of the same size, so timing does not reveal where they differ.
+    timingSafeEqual(x, x)
+    return false
+  }
+  return timingSafeEqual(x, y)
 }
 
 /** HMAC-SHA256 of `body` with `secret`, as lowercase hex. */

@@ -7,10 +7,10 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Either } from "effect"
-import type { Lifecycle } from "./Lifecycle.js"
-import type { LifecycleError } from "./LifecycleError.js"
 import type { LeadEvent } from "./LeadEvent.js"
 import type { LeadSnapshot } from "./LeadSnapshot.js"
+import type { Lifecycle } from "./Lifecycle.js"
+import type { LifecycleError } from "./LifecycleError.js"
 import type { SyncIntent } from "./SyncIntent.js"
 import { transition } from "./transition.js"
 

@@ -80,7 +80,9 @@ export const make = (
       continue
     }
     if (vocabulary !== undefined && !vocabulary.has(value)) {
-      problems.push(`state "${state}" maps to "${value}", which ${options.vendor} does not know. Use one of: ${vocabText}.`)
+      problems.push(
+        `state "${state}" maps to "${value}", which ${options.vendor} does not know. Use one of: ${vocabText}.`,
+      )
     }
     sources.set(value, [...(sources.get(value) ?? []), state])
   }
@@ -94,12 +96,16 @@ export const make = (
     const declared = config.reverse?.[value]
     if (declared !== undefined) {
       if (!states.includes(declared)) {
-        problems.push(`reverse maps "${value}" to "${declared}", but "${declared}" does not map to "${value}". Use one of: ${states.join(", ")}.`)
+        problems.push(
+          `reverse maps "${value}" to "${declared}", but "${declared}" does not map to "${value}". Use one of: ${states.join(", ")}.`,
+        )
       } else reverse.set(value, declared)
     } else if (states.length === 1 && states[0] !== undefined) {
       reverse.set(value, states[0])
     } else if (options.inbound) {
-      problems.push(`${options.vendor} value "${value}" stands for several states (${states.join(", ")}); declare reverse["${value}"] so inbound data can be read.`)
+      problems.push(
+        `${options.vendor} value "${value}" stands for several states (${states.join(", ")}); declare reverse["${value}"] so inbound data can be read.`,
+      )
     }
   }
   for (const value of Object.keys(config.reverse ?? {})) {
@@ -108,15 +114,21 @@ export const make = (
   const allDispositions = new Set<string>()
   for (const s of lifecycle.states.values()) for (const d of s.dispositions?.list ?? []) allDispositions.add(d)
   for (const d of Object.keys(config.dispositions ?? {})) {
-    if (!allDispositions.has(d)) problems.push(`disposition "${d}" is not a disposition of lifecycle "${lifecycle.name}". Remove it or fix its name.`)
+    if (!allDispositions.has(d))
+      problems.push(
+        `disposition "${d}" is not a disposition of lifecycle "${lifecycle.name}". Remove it or fix its name.`,
+      )
   }
   const [first, ...rest] = problems
   if (first !== undefined) {
-    return Either.left(new InvalidStateMap({ vendor: options.vendor, lifecycle: lifecycle.name, problems: [first, ...rest] }))
+    return Either.left(
+      new InvalidStateMap({ vendor: options.vendor, lifecycle: lifecycle.name, problems: [first, ...rest] }),
+    )
   }
   const dispositionsOut = config.dispositions ?? {}
   const dispositionsIn = new Map<string, string>()
-  for (const [ours, theirs] of Object.entries(dispositionsOut)) if (!dispositionsIn.has(theirs)) dispositionsIn.set(theirs, ours)
+  for (const [ours, theirs] of Object.entries(dispositionsOut))
+    if (!dispositionsIn.has(theirs)) dispositionsIn.set(theirs, ours)
   return Either.right({
     vendor: options.vendor,
     toVendor: (state) => config.states[state] ?? state,

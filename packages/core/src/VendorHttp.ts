@@ -146,7 +146,11 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
         ),
         Effect.scoped,
         Effect.mapError((e) =>
-          fail(operation, leadId, { _tag: "Transport", kind: transportKind(e.cause), detail: `${e.reason}: ${e.message}` }),
+          fail(operation, leadId, {
+            _tag: "Transport",
+            kind: transportKind(e.cause),
+            detail: `${e.reason}: ${e.message}`,
+          }),
         ),
         Effect.timeoutFail({
           duration: Duration.millis(config.policy.requestTimeoutMs),
@@ -189,11 +193,15 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
         const query = Object.entries(options.query ?? {}).filter(
           (entry): entry is [string, string | number] => entry[1] !== undefined,
         )
-        const search = query.length === 0 ? "" : `?${new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()}`
+        const search =
+          query.length === 0
+            ? ""
+            : `?${new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()}`
         return {
           method,
           url: `${base}${path}${search}`,
-          headers: options.body === undefined ? plannedHeaders : { ...plannedHeaders, "content-type": "application/json" },
+          headers:
+            options.body === undefined ? plannedHeaders : { ...plannedHeaders, "content-type": "application/json" },
           ...(options.body === undefined ? {} : { body: options.body }),
         }
       },

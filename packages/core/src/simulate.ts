@@ -5,9 +5,9 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
+import type { LeadSnapshot } from "./LeadSnapshot.js"
 import type { Lifecycle } from "./Lifecycle.js"
 import type { LifecycleError } from "./LifecycleError.js"
-import type { LeadSnapshot } from "./LeadSnapshot.js"
 import type { Metadata } from "./Metadata.js"
 import * as Scheduler from "./Scheduler.js"
 import type { SyncIntent } from "./SyncIntent.js"
@@ -91,7 +91,16 @@ export const simulate = (
     if (Either.isRight(result)) {
       snapshot = result.right.snapshot
       applied++
-      steps.push({ _tag: "Applied", index: steps.length, event, from, to: snapshot.state, scheduled, intents: result.right.intents, snapshot })
+      steps.push({
+        _tag: "Applied",
+        index: steps.length,
+        event,
+        from,
+        to: snapshot.state,
+        scheduled,
+        intents: result.right.intents,
+        snapshot,
+      })
     } else {
       rejected++
       steps.push({ _tag: "Rejected", index: steps.length, event, from, error: result.left })

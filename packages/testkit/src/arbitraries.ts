@@ -79,8 +79,6 @@ export const arbName = (options: { readonly dotted?: boolean } = {}): fc.Arbitra
     { weight: 1, arbitrary: fc.constantFrom(...prototypeNames) },
   )
 
-// Stable builders for fc.gen(): the generator caches arbitraries by builder and arguments, which
-// keeps shrinking working.
 const uniqueNames = (min: number, max: number, dotted: boolean): fc.Arbitrary<Array<string>> =>
   fc.uniqueArray(arbName({ dotted }), { minLength: min, maxLength: max })
 
@@ -88,10 +86,7 @@ const uniqueNames = (min: number, max: number, dotted: boolean): fc.Arbitrary<Ar
 export interface ValidDefinitionOptions {
   /** At most this many states (at least 2). Default 8. */
   readonly maxStates?: number
-  /**
-   * Allow "." in names. Off by default: the Name pattern accepts dots but the generated XState
-   * machine treats them as path separators (KNOWN BUG, see machine.agreement.test.ts).
-   */
+  /** Allow "." in names (XState's path separator, escaped by the machine builder). Default true. */
   readonly dottedNames?: boolean
   /**
    * Let follow-up steps require a disposition. Off by default: `followUpDue` enters a step
@@ -101,8 +96,29 @@ export interface ValidDefinitionOptions {
   readonly requiredOnFollowUpSteps?: boolean
 }
 
-const buildValid = (g: fc.GeneratorValue, options: ValidDefinitionOptions): DefinitionJson => {
-  const int = (min: number, max: number): number => g(fc.integer, { min, max })
+/**
+ * The random material of one definition. Choices are drawn in order from `choices` (a fixed-length
+ * array of naturals, so shrinking each toward 0 shrinks toward the simplest choice); when it runs
+ * out, a small LCG continues from it. (Not `fc.gen()`: its values carry a fast-check clone symbol
+ * that `.map` copies onto the result, and Schema rejects the excess key.)
+ */
+interface Blueprint {
+  readonly name: string
+  readonly names: ReadonlyArray<string>
+  readonly dispositionNames: ReadonlyArray<string>
+  readonly choices: ReadonlyArray<number>
+}
+
+const buildValid = (blueprint: Blueprint, options: ValidDefinitionOptions): DefinitionJson => {
+  let next = 0
+  let lcg = blueprint.choices.reduce((a, b) => (a * 31 + b) >>> 0, 7)
+  const draw = (): number => {
+    const c = blueprint.choices[next++]
+    if (c !== undefined) return c
+    lcg = (Math.imul(lcg, 1103515245) + 12345) >>> 0
+    return lcg >>> 8
+  }
+  const int = (min: number, max: number): number => min + (draw() % (max - min + 1))
   // Shrinks toward `false` (fewer features).
   const chance = (percent: number): boolean => int(0, 99) >= 100 - percent
   const pick = <T>(xs: ReadonlyArray<T>): T => nth(xs, int(0, xs.length - 1))
@@ -114,8 +130,7 @@ const buildValid = (g: fc.GeneratorValue, options: ValidDefinitionOptions): Defi
     return out
   }
 
-  const maxStates = Math.max(2, options.maxStates ?? 8)
-  const names = g(uniqueNames, 2, maxStates, options.dottedNames === true)
+  const names = blueprint.names
   const n = names.length
   const name = (i: number): string => nth(names, i)
   const indices = names.map((_, i) => i)
@@ -174,18 +189,19 @@ const buildValid = (g: fc.GeneratorValue, options: ValidDefinitionOptions): Defi
   }
 
   // Dispositions, only on states a tree edge enters.
-  const dispositionPool = g(uniqueNames, 1, 6, false)
+  const dispositionPool = blueprint.dispositionNames
   const rules = new Map<number, DispositionJson>()
   for (let i = 1; i < n; i++) {
     if (i === snoozeIdx || !chance(50)) continue
-    const mayRequire = options.requiredOnFollowUpSteps === true || followUps === undefined || !followUps.steps.includes(i)
+    const mayRequire =
+      options.requiredOnFollowUpSteps === true || followUps === undefined || !followUps.steps.includes(i)
     const required = mayRequire && chance(50)
     const allowed = shuffle(subset(dispositionPool))
     rules.set(i, { required, allowed: required && allowed.length === 0 ? [pick(dispositionPool)] : allowed })
   }
 
   const def: DefinitionJson = {
-    name: g(fc.string, { maxLength: 10 }),
+    name: blueprint.name,
     initial: name(0),
     states: [],
     transitions: shuffle(transitions),
@@ -253,7 +269,10 @@ const buildValid = (g: fc.GeneratorValue, options: ValidDefinitionOptions): Defi
       const key = `${rule.from}->${rule.to}`
       if (seen.has(key)) continue
       seen.add(key)
-      if (chance(50)) rule.reasons = subset(reasonPool, 60)
+      if (chance(50)) {
+        const reasons = subset(reasonPool, 60)
+        rule.reasons = reasons.length > 0 ? reasons : [pick(reasonPool)]
+      }
       reopen.push(rule)
     }
     def.reopen = reopen
@@ -267,7 +286,14 @@ const buildValid = (g: fc.GeneratorValue, options: ValidDefinitionOptions): Defi
  * optional forward-only ranks, snooze, follow-ups and reopen rules.
  */
 export const arbValidDefinition = (options: ValidDefinitionOptions = {}): fc.Arbitrary<DefinitionJson> =>
-  fc.gen().map((g) => buildValid(g, options))
+  fc
+    .record({
+      name: fc.string({ maxLength: 10 }),
+      names: uniqueNames(2, Math.max(2, options.maxStates ?? 8), options.dottedNames !== false),
+      dispositionNames: uniqueNames(1, 6, false),
+      choices: fc.array(fc.nat({ max: 0xffff }), { minLength: 256, maxLength: 256 }),
+    })
+    .map((blueprint) => buildValid(blueprint, options))
 
 // ---------------------------------------------------------------------------------------------
 // Defect injection
@@ -293,12 +319,17 @@ export const defectKinds = [
   "ExhaustedWithoutRequiredDisposition",
   "ReopenFromNonFinal",
   "ReopenToFinal",
+  "ReopenWithoutReasons",
+  "DuplicateReopen",
   "InvalidName",
   "ExcessProperty",
 ] as const
 export type DefectKind = (typeof defectKinds)[number]
 
-/** Defects that only add to a definition: several of them can be injected one after another. */
+/**
+ * Defects that only add to a definition without hiding one another: several of them can be
+ * injected one after another (with `append`) and each must still be reported.
+ */
 export const additiveDefectKinds: ReadonlyArray<DefectKind> = [
   "UnknownTarget",
   "UnknownSource",
@@ -307,7 +338,6 @@ export const additiveDefectKinds: ReadonlyArray<DefectKind> = [
   "UnreachableState",
   "FinalHasTransitions",
   "EmptyRequiredDispositions",
-  "DuplicateDisposition",
   "ReopenFromNonFinal",
   "ReopenToFinal",
 ]
@@ -347,6 +377,8 @@ export const injectDefect = (
   const names = () => d.states.map((x) => x.name)
   const active = () => names().filter((n) => !isFinal(n))
   const nonSnooze = () => names().filter((n) => n !== snoozeState)
+  /** Active states a lead may land in (not final, not the snooze state). */
+  const fuTargets = () => active().filter((n) => n !== snoozeState)
   const insertState = (state: StateJson): number => {
     const at = options.append === true ? d.states.length : rand(d.states.length + 1)
     d.states.splice(at, 0, state)
@@ -505,6 +537,21 @@ export const injectDefect = (
       const i = d.reopen.push({ from: f, to: pickOf(names().filter(isFinal)) }) - 1
       return done("ReopenMisconfigured", `reopen[${i}].to`)
     }
+    case "ReopenWithoutReasons": {
+      const f = someFinal()
+      if (d.reopen === undefined) d.reopen = []
+      const i = d.reopen.push({ from: f, to: d.initial, reasons: [] }) - 1
+      return done("ReopenMisconfigured", `reopen[${i}].reasons`)
+    }
+    case "DuplicateReopen": {
+      const f = someFinal()
+      if (d.reopen === undefined) d.reopen = []
+      const to = pickOf(fuTargets())
+      const first = d.reopen.findIndex((r) => r.from === f && r.to === to)
+      if (first < 0) d.reopen.splice(rand(d.reopen.length + 1), 0, { from: f, to })
+      const i = d.reopen.push({ from: f, to, reasons: ["zagain"] }) - 1
+      return done("ReopenMisconfigured", `reopen[${i}]`)
+    }
     case "InvalidName": {
       const i = rand(d.states.length)
       nth(d.states, i).name = pickOf(["9lives", "_x", "has space", "", "a/b"])
@@ -661,8 +708,7 @@ interface Draft {
   readonly until: { readonly delta: number } | { readonly value: unknown } | undefined
 }
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const eventDrafts = (def: Definition, wellFormed: boolean): fc.Arbitrary<Draft> => {
   const states = def.states.map((s) => s.name)
@@ -671,7 +717,9 @@ const eventDrafts = (def: Definition, wellFormed: boolean): fc.Arbitrary<Draft> 
   const reopenTargets = (def.reopen ?? []).map((r) => r.to)
   const weighted = <T>(...entries: ReadonlyArray<readonly [number, fc.Arbitrary<T> | undefined]>): fc.Arbitrary<T> =>
     fc.oneof(
-      ...entries.flatMap(([weight, arbitrary]) => (arbitrary === undefined || weight === 0 ? [] : [{ weight, arbitrary }])),
+      ...entries.flatMap(([weight, arbitrary]) =>
+        arbitrary === undefined || weight === 0 ? [] : [{ weight, arbitrary }],
+      ),
     )
   const fromList = <T>(xs: ReadonlyArray<T>): fc.Arbitrary<T> | undefined =>
     xs.length === 0 ? undefined : fc.constantFrom(...xs)
@@ -758,7 +806,8 @@ const finishStream = (startAt: number, drafts: ReadonlyArray<Draft>): EventStrea
     if (draft.at === "explicit") e.at = time
     else if (draft.at === "garbage") e.at = draft.garbageAt
     if (e.type === "snooze" && draft.until !== undefined) {
-      e.until = "delta" in draft.until ? (typeof e.at === "number" ? e.at : time) + draft.until.delta : draft.until.value
+      e.until =
+        "delta" in draft.until ? (typeof e.at === "number" ? e.at : time) + draft.until.delta : draft.until.value
     }
     return e
   })

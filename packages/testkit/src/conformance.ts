@@ -21,7 +21,7 @@ import {
   start,
   transition,
 } from "@leadstate/core"
-import type { Fault, FakeVendorControl, RecordedRequest } from "@leadstate/core/testing"
+import type { FakeVendorControl, Fault, RecordedRequest } from "@leadstate/core/testing"
 import { Cause, Effect, Either, Exit, FastCheck as fc, Logger, type Scope } from "effect"
 
 /** What an adapter's conformance test gives the suite for one lifecycle. */
@@ -90,7 +90,10 @@ const leadCounter = { n: 0 }
 export const createLead = (
   h: ConformanceHarness,
   lifecycle: Lifecycle.Lifecycle,
-): Effect.Effect<{ readonly ref: CrmAdapter.LeadRef; readonly snapshot: LeadSnapshot.LeadSnapshot }, CrmError.CrmError | unknown> =>
+): Effect.Effect<
+  { readonly ref: CrmAdapter.LeadRef; readonly snapshot: LeadSnapshot.LeadSnapshot },
+  CrmError.CrmError | unknown
+> =>
   Effect.gen(function* () {
     const leadId = `conf-${++leadCounter.n}`
     const started = start(lifecycle, { leadId, at: Date.now(), metadata: h.leadMetadata(leadId) })
@@ -217,7 +220,11 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
           const attempts = requestsAfter(h.fake, before).length
           if (CrmError.isRetryable(error.reason)) assert.isAbove(attempts, 1, "a retryable error was not retried")
           else assert.strictEqual(attempts, 1, "a non-retryable error was retried")
-          assertNoSecret(h, `${error.message} ${JSON.stringify(error)} ${logs.lines.join("\n")}`, "an error or a log line")
+          assertNoSecret(
+            h,
+            `${error.message} ${JSON.stringify(error)} ${logs.lines.join("\n")}`,
+            "an error or a log line",
+          )
         }),
       )
     }
@@ -265,7 +272,9 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
           }
         }
         if (!caps.readBack) {
-          const error: unknown = failureOf(yield* Effect.exit(h.adapter.readBack({ leadId: "nope", vendorLeadId: "1" })))
+          const error: unknown = failureOf(
+            yield* Effect.exit(h.adapter.readBack({ leadId: "nope", vendorLeadId: "1" })),
+          )
           assert.instanceOf(error, CrmError.CrmError)
           if (error instanceof CrmError.CrmError) assert.strictEqual(error.reason._tag, "Unsupported")
         }
@@ -306,7 +315,9 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
           if (webhooks === undefined) return
           for (const f of h.webhookFixtures ?? []) {
             for (const name of h.webhookAuthHeaders ?? []) {
-              const without = Object.fromEntries(Object.entries(f.raw.headers).filter(([k]) => k.toLowerCase() !== name.toLowerCase()))
+              const without = Object.fromEntries(
+                Object.entries(f.raw.headers).filter(([k]) => k.toLowerCase() !== name.toLowerCase()),
+              )
               const altered = { ...without, [name]: `${f.raw.headers[name] ?? ""}x` }
               for (const headers of [without, altered]) {
                 const error: unknown = failureOf(yield* Effect.exit(webhooks.decode({ headers, body: f.raw.body })))

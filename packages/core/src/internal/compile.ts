@@ -276,7 +276,11 @@ export const compile = (
       return
     }
     if (from.reopen.has(to.name)) {
-      problem("ReopenMisconfigured", `reopen[${i}]`, `A reopen rule from "${from.name}" to "${to.name}" is already declared. Keep one.`)
+      problem(
+        "ReopenMisconfigured",
+        `reopen[${i}]`,
+        `A reopen rule from "${from.name}" to "${to.name}" is already declared. Keep one.`,
+      )
       return
     }
     from.reopen.set(to.name, r)

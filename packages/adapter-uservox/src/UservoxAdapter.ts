@@ -1,0 +1,572 @@
+/**
+ * The uservox adapter. Creates are synchronous (`POST /leads/initiate`); state changes are
+ * not: `POST /leads/update` only answers "accepted", and the outcome arrives later as an
+ * update-result webhook. So `send(SetState)` returns `Accepted`, and `awaitConfirmation`
+ * settles it: `success: true` confirms, `success: false` fails with a typed reason
+ * (`CallInProgress` is retryable later), and when no webhook arrives in time the lead is read
+ * back (`GET /leads/get`) and settled from its `currentState`, or `VendorIgnoredWrite`.
+ *
+ * Correlation: the accepted answer carries no `updateId`, so pending updates are matched to
+ * results by lead (`referenceId`, which is our lead id, or the uservox `leadId`), oldest first;
+ * uservox runs one lead's update jobs in order. `correlationId` is `<leadId>#<n>`.
+ *
+ * @since 0.1.0
+ */
+import type { HttpClient } from "@effect/platform"
+import {
+  CrmAdapter,
+  CrmError,
+  CrmWebhooks,
+  type Lifecycle,
+  type Metadata,
+  RetryPolicy,
+  StateMap,
+  VendorHttp,
+  WebhookInbox,
+} from "@leadstate/core"
+import {
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  RateLimiter,
+  type Redacted,
+  type Schema,
+  type Scope,
+} from "effect"
+import * as UservoxSchema from "./UservoxSchema.js"
+import * as UservoxWebhooks from "./UservoxWebhooks.js"
+
+const VENDOR = "uservox"
+
+/** Options of the uservox adapter. */
+export interface UservoxOptions {
+  readonly lifecycle: Lifecycle.Lifecycle
+  /** Lifecycle states -> the process's state names; dispositions -> the process's disposition names. */
+  readonly stateMap: StateMap.StateMapConfig
+  /** Default `https://crm.uservox.ai/api/v1`. */
+  readonly baseUrl?: string
+  /** Project-scoped API token, sent as `Authorization: Bearer <token>`. */
+  readonly apiToken: Redacted.Redacted<string>
+  readonly projectId: string
+  readonly processId: string
+  /**
+   * How leads are addressed on update and read-back: by `referenceId` (our lead id, with
+   * projectId and processId; the default, so our id is the key) or by uservox's `leadId`.
+   */
+  readonly addressBy?: "referenceId" | "leadId"
+  /** `init` on create: start the calling flow at once. Default false: the lifecycle decides. */
+  readonly init?: boolean
+  /** Metadata keys holding the contact fields (name or firstName, phone or email). */
+  readonly contactFields?: {
+    readonly name?: string
+    readonly firstName?: string
+    readonly lastName?: string
+    readonly phone?: string
+    readonly email?: string
+  }
+  /** How the process's callback authenticates (bearer token or custom header). */
+  readonly webhookAuth: UservoxWebhooks.WebhookAuth
+  /** How long to wait for an update's webhook before reading the lead back. Default 60 s. */
+  readonly confirmTimeoutMs?: number
+  /** Client-side limit; uservox allows about 100 requests per 5 seconds per project. */
+  readonly rateLimit?: { readonly limit: number; readonly intervalMs: number }
+  readonly retry?: RetryPolicy.RetryPolicy
+  readonly onRetry?: RetryPolicy.OnRetry
+}
+
+/** One lead of a bulk initiate. */
+export interface BulkLead {
+  readonly leadId: string
+  readonly metadata: Metadata.Metadata
+}
+
+/** The outcome of a bulk initiate: every input lead is in exactly one of the two lists. */
+export interface BulkResult {
+  readonly created: ReadonlyArray<{ readonly leadId: string; readonly vendorLeadId: string }>
+  readonly failed: ReadonlyArray<{ readonly leadId: string; readonly reason: CrmError.CrmErrorReason }>
+}
+
+/** The uservox adapter with its vendor-specific operations. */
+export interface UservoxCrmService extends CrmAdapter.CrmAdapterService {
+  /** Settles an `Accepted` receipt: waits for its webhook, or reads the lead back after the timeout. */
+  readonly awaitConfirmation: (
+    receipt: CrmAdapter.Accepted,
+    ref: CrmAdapter.LeadRef,
+  ) => Effect.Effect<CrmAdapter.Confirmed, CrmError.CrmError>
+  /** Feeds decoded webhook events to the pending updates (the webhook handler does this). */
+  readonly settle: (events: ReadonlyArray<CrmWebhooks.WebhookEvent>) => Effect.Effect<void>
+  /** Updates still waiting for their outcome. */
+  readonly pendingCount: Effect.Effect<number>
+  /** Starts (or restarts) the calling flow of an existing lead: `POST /leads/initiate { leadId }`. */
+  readonly startCalling: (ref: CrmAdapter.LeadRef) => Effect.Effect<CrmAdapter.Confirmed, CrmError.CrmError>
+  /** Creates many leads, in chunks of at most 1000; per-item failures are reported, never dropped. */
+  readonly bulkInitiate: (leads: ReadonlyArray<BulkLead>) => Effect.Effect<BulkResult, CrmError.CrmError>
+}
+
+/** The uservox adapter's own tag (its layer provides `CrmAdapter` and `CrmWebhooks` too). */
+export class UservoxCrm extends Context.Tag("@leadstate/adapter-uservox/UservoxCrm")<UservoxCrm, UservoxCrmService>() {}
+
+export const capabilities: CrmAdapter.Capabilities = {
+  create: true,
+  readBack: true,
+  asyncConfirmation: true,
+  dispositions: true,
+  snooze: false,
+  bulk: true,
+  delete: false,
+  webhooks: { signature: "bearer" },
+}
+
+const BULK_LIMIT = 1000
+
+const message = (body: unknown): string => {
+  if (typeof body === "object" && body !== null) {
+    const e = (body as Record<string, unknown>).error
+    if (typeof e === "string") return e
+  }
+  return typeof body === "string" && body !== "" ? body.slice(0, 200) : "no detail given"
+}
+
+/** Fields a uservox 400 message is about, guessed from its words (uservox has no error codes). */
+const fieldsOf = (text: string): Array<string> => {
+  const fields: Array<string> = []
+  for (const [pattern, field] of [
+    [/projectId/i, "projectId"],
+    [/processId/i, "processId"],
+    [/referenceId/i, "referenceId"],
+    [/leadId|lead object/i, "leadId"],
+    [/phone/i, "phone"],
+    [/email/i, "email"],
+    [/name/i, "name"],
+    [/state/i, "targetState"],
+  ] as const) {
+    if (pattern.test(text)) fields.push(field)
+  }
+  return fields
+}
+
+/** Maps uservox's answers (no error codes, only messages) to reasons. */
+export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorReason => {
+  const text = message(response.body)
+  const detail = `HTTP ${response.status}: ${text}`
+  switch (response.status) {
+    case 400:
+      return /already exists|already been made|duplicate/i.test(text)
+        ? { _tag: "DuplicateLead", detail }
+        : { _tag: "InvalidRequest", detail, fields: fieldsOf(text) }
+    case 401:
+    case 403:
+      return { _tag: "Unauthorized", detail }
+    case 404:
+      return { _tag: "NotFound", detail }
+    case 429:
+      // More than 5 duplicates in 60 s blocks the key for 60 minutes: do not retry blindly.
+      return /block/i.test(text)
+        ? { _tag: "RateLimited", detail, retryAfterMs: 60 * 60 * 1000, blocked: true }
+        : { _tag: "RateLimited", detail, retryAfterMs: 5_000 }
+    default:
+      return VendorHttp.defaultReason({ ...response, body: text })
+  }
+}
+
+interface Pending {
+  readonly correlationId: string
+  readonly expected: string
+  readonly deferred: Deferred.Deferred<CrmAdapter.Confirmed, CrmError.CrmError>
+}
+
+const str = (m: Metadata.Metadata, key: string | undefined): string | undefined => {
+  const v = key === undefined ? undefined : m[key]
+  return typeof v === "string" && v !== "" ? v : undefined
+}
+
+/** Builds the adapter; fails with `InvalidStateMap` when the map does not fit the lifecycle. */
+export const make = (
+  options: UservoxOptions,
+): Effect.Effect<UservoxCrmService, StateMap.InvalidStateMap, HttpClient.HttpClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const map = yield* StateMap.make(options.lifecycle, options.stateMap, { vendor: VENDOR, inbound: true })
+    const addressBy = options.addressBy ?? "referenceId"
+    const contact = {
+      name: "name",
+      firstName: "firstName",
+      lastName: "lastName",
+      phone: "phone",
+      email: "email",
+      ...options.contactFields,
+    }
+    const confirmTimeout = Duration.millis(options.confirmTimeoutMs ?? 60_000)
+    const limit = options.rateLimit ?? { limit: 100, intervalMs: 5_000 }
+    const limiter = yield* RateLimiter.make({ limit: limit.limit, interval: Duration.millis(limit.intervalMs) })
+    const http = yield* VendorHttp.make({
+      vendor: VENDOR,
+      baseUrl: options.baseUrl ?? "https://crm.uservox.ai/api/v1",
+      secretHeaders: [{ name: "Authorization", prefix: "Bearer ", value: options.apiToken }],
+      headers: { accept: "application/json" },
+      policy: options.retry ?? RetryPolicy.defaults,
+      classify,
+      ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
+    })
+    const execute = <A, I>(
+      request: CrmAdapter.PlannedRequest,
+      operation: string,
+      leadId: string | undefined,
+      schema: Schema.Schema<A, I>,
+    ) => limiter(http.execute(request, { operation, leadId, schema }))
+    const fail = (operation: string, leadId: string | undefined, reason: CrmError.CrmErrorReason) =>
+      new CrmError.CrmError({ vendor: VENDOR, operation, ...(leadId === undefined ? {} : { leadId }), reason })
+
+    /** `leadId`, or `referenceId` + `projectId` + `processId`, as configured. */
+    const address = (
+      operation: string,
+      ref: CrmAdapter.LeadRef,
+    ): Either.Either<Record<string, string>, CrmError.CrmError> => {
+      if (addressBy === "referenceId") {
+        return Either.right({ referenceId: ref.leadId, projectId: options.projectId, processId: options.processId })
+      }
+      return ref.vendorLeadId === undefined
+        ? Either.left(
+            fail(operation, ref.leadId, {
+              _tag: "InvalidRequest",
+              fields: ["leadId"],
+              detail:
+                'addressBy is "leadId" but the uservox lead id is not known; create the lead through leadstate first',
+            }),
+          )
+        : Either.right({ leadId: ref.vendorLeadId })
+    }
+
+    const leadInput = (leadId: string, metadata: Metadata.Metadata) => {
+      const name = str(metadata, contact.name)
+      const firstName = str(metadata, contact.firstName)
+      const lastName = str(metadata, contact.lastName)
+      const phone = str(metadata, contact.phone)
+      const email = str(metadata, contact.email)
+      const missing = [
+        ...(name === undefined && firstName === undefined ? [contact.name] : []),
+        ...(phone === undefined && email === undefined ? [contact.phone] : []),
+      ]
+      if (missing.length > 0) return Either.left(missing)
+      const used = new Set(Object.values(contact))
+      const rest: Record<string, Metadata.Json> = {}
+      for (const [k, v] of Object.entries(metadata)) if (!used.has(k)) rest[k] = v
+      return Either.right({
+        projectId: options.projectId,
+        processId: options.processId,
+        ...(name === undefined ? {} : { name }),
+        ...(firstName === undefined ? {} : { firstName }),
+        ...(lastName === undefined ? {} : { lastName }),
+        ...(phone === undefined ? {} : { phone }),
+        ...(email === undefined ? {} : { email: email.toLowerCase() }),
+        referenceId: leadId,
+        metadata: rest,
+      })
+    }
+
+    // Pending updates by lead, oldest first (correlation: see the module comment).
+    const pending = new Map<string, Array<Pending>>()
+    let sequence = 0
+    const keyOf = (ref: CrmAdapter.LeadRef) => ref.leadId
+
+    const handlers: CrmAdapter.IntentHandlers = {
+      CreateLead: {
+        plan: (intent) =>
+          Either.match(leadInput(intent.leadId, intent.metadata), {
+            onLeft: (missing) =>
+              Either.left(
+                fail("CreateLead", intent.leadId, {
+                  _tag: "InvalidRequest",
+                  fields: missing,
+                  detail: `uservox needs a name (or firstName) and a phone (or email); put them in the lead's metadata under ${missing.map((m) => `"${m}"`).join(" and ")}`,
+                }),
+              ),
+            onRight: (lead) =>
+              Either.right([http.plan("POST", "/leads/initiate", { body: { lead, init: options.init ?? false } })]),
+          }),
+        send: (intent, ref) =>
+          Effect.flatMap(handlers.CreateLead.plan(intent, ref), (requests) =>
+            Effect.map(
+              Effect.forEach(requests, (r) => execute(r, "CreateLead", intent.leadId, UservoxSchema.InitiateResponse)),
+              (answers): CrmAdapter.SyncReceipt => ({
+                _tag: "Confirmed",
+                vendorLeadId: answers.at(-1)?.value._id,
+                vendorState: answers.at(-1)?.value.currentState ?? undefined,
+              }),
+            ),
+          ),
+      },
+      SetState: {
+        plan: (intent, ref) =>
+          Either.map(address("SetState", ref), (who) => [
+            http.plan("POST", "/leads/update", {
+              body: {
+                ...who,
+                targetState: map.toVendor(intent.to),
+                ...(intent.disposition === undefined
+                  ? {}
+                  : { disposition: map.dispositionToVendor(intent.disposition) }),
+                // Always explicit: without `metadata`, uservox merges every unknown top-level field into it.
+                metadata: { ...intent.metadata, ...(intent.note === undefined ? {} : { leadstateNote: intent.note }) },
+                ...(intent.actor === undefined ? {} : { userId: intent.actor }),
+              },
+            }),
+          ]),
+        send: (intent, ref) =>
+          Effect.gen(function* () {
+            const requests = yield* handlers.SetState.plan(intent, ref)
+            for (const r of requests) yield* execute(r, "SetState", intent.leadId, UservoxSchema.UpdateAccepted)
+            const correlationId = `${ref.leadId}#${++sequence}`
+            const deferred = yield* Deferred.make<CrmAdapter.Confirmed, CrmError.CrmError>()
+            const queue = pending.get(keyOf(ref)) ?? []
+            queue.push({ correlationId, expected: map.toVendor(intent.to), deferred })
+            pending.set(keyOf(ref), queue)
+            return { _tag: "Accepted", vendorLeadId: ref.vendorLeadId, correlationId } satisfies CrmAdapter.Accepted
+          }),
+      },
+      MergeMetadata: {
+        plan: (intent, ref) =>
+          Either.map(address("MergeMetadata", ref), (who) => [
+            http.plan("POST", "/leads/update", { body: { ...who, metadata: intent.metadata } }),
+          ]),
+        send: (intent, ref) =>
+          Effect.gen(function* () {
+            const requests = yield* handlers.MergeMetadata.plan(intent, ref)
+            for (const r of requests) yield* execute(r, "MergeMetadata", intent.leadId, UservoxSchema.UpdateAccepted)
+            // A metadata merge cannot be refused for a running call's sake in a way that matters
+            // to the lifecycle; its result webhook is matched like any other update.
+            const correlationId = `${ref.leadId}#${++sequence}`
+            const deferred = yield* Deferred.make<CrmAdapter.Confirmed, CrmError.CrmError>()
+            const queue = pending.get(keyOf(ref)) ?? []
+            queue.push({ correlationId, expected: "", deferred })
+            pending.set(keyOf(ref), queue)
+            return { _tag: "Accepted", vendorLeadId: ref.vendorLeadId, correlationId } satisfies CrmAdapter.Accepted
+          }),
+      },
+    }
+
+    const readBack = (ref: CrmAdapter.LeadRef) =>
+      Effect.gen(function* () {
+        const who = yield* address("readBack", ref)
+        const { value } = yield* execute(
+          http.plan("GET", "/leads/get", { query: who }),
+          "GetLead",
+          ref.leadId,
+          UservoxSchema.GetLeadResponse,
+        )
+        const lead = value.data
+        const vendorState = lead.currentState ?? ""
+        return {
+          vendorLeadId: lead._id,
+          vendorState,
+          state: map.fromVendor(vendorState),
+          disposition:
+            lead.lastDisposition === undefined || lead.lastDisposition === null
+              ? undefined
+              : map.dispositionFromVendor(lead.lastDisposition),
+          metadata: lead.metadata ?? {},
+        } satisfies CrmAdapter.VendorLead
+      })
+
+    const take = (ref: CrmAdapter.LeadRef, correlationId?: string): Pending | undefined => {
+      const queue = pending.get(keyOf(ref))
+      if (queue === undefined) return undefined
+      const i = correlationId === undefined ? 0 : queue.findIndex((p) => p.correlationId === correlationId)
+      const [found] = i < 0 ? [] : queue.splice(i, 1)
+      if (queue.length === 0) pending.delete(keyOf(ref))
+      return found
+    }
+
+    const settle = (events: ReadonlyArray<CrmWebhooks.WebhookEvent>) =>
+      Effect.forEach(
+        events,
+        (event) => {
+          if (event._tag === "LeadChanged") return Effect.void
+          const p = take(event.ref)
+          if (p === undefined) return Effect.void
+          const confirmed: CrmAdapter.Confirmed = {
+            _tag: "Confirmed",
+            vendorLeadId: event.ref.vendorLeadId,
+            vendorState: p.expected === "" ? undefined : p.expected,
+          }
+          return event._tag === "SyncConfirmed"
+            ? Deferred.succeed(p.deferred, confirmed)
+            : Deferred.fail(p.deferred, fail("SetState", event.ref.leadId, event.reason))
+        },
+        { discard: true },
+      )
+
+    const awaitConfirmation = (receipt: CrmAdapter.Accepted, ref: CrmAdapter.LeadRef) =>
+      Effect.gen(function* () {
+        const queue = pending.get(keyOf(ref)) ?? []
+        const p = queue.find((q) => q.correlationId === receipt.correlationId)
+        if (p === undefined) {
+          return yield* Effect.fail(
+            fail("awaitConfirmation", ref.leadId, {
+              _tag: "InvalidRequest",
+              fields: ["correlationId"],
+              detail: `no pending update ${receipt.correlationId} (already settled, or sent by another process)`,
+            }),
+          )
+        }
+        const outcome = yield* Effect.timeout(Deferred.await(p.deferred), confirmTimeout).pipe(Effect.option)
+        if (outcome._tag === "Some") return outcome.value
+        // No webhook in time: read the lead back and settle from its currentState.
+        take(ref, p.correlationId)
+        const lead = yield* readBack(ref)
+        if (p.expected === "" || lead.vendorState === p.expected) {
+          return {
+            _tag: "Confirmed",
+            vendorLeadId: lead.vendorLeadId,
+            vendorState: lead.vendorState,
+          } satisfies CrmAdapter.Confirmed
+        }
+        return yield* Effect.fail(
+          fail("SetState", ref.leadId, {
+            _tag: "VendorIgnoredWrite",
+            expected: p.expected,
+            actual: lead.vendorState,
+            detail: `no update webhook within ${Duration.format(confirmTimeout)}, and the lead is still in "${lead.vendorState}"`,
+          }),
+        )
+      })
+
+    const adapter = CrmAdapter.make({ vendor: VENDOR, capabilities, handlers, readBack })
+
+    const bulkInitiate = (leads: ReadonlyArray<BulkLead>) =>
+      Effect.gen(function* () {
+        const created: Array<{ leadId: string; vendorLeadId: string }> = []
+        const failed: Array<{ leadId: string; reason: CrmError.CrmErrorReason }> = []
+        const valid: Array<{ leadId: string; input: Record<string, unknown> }> = []
+        for (const lead of leads) {
+          const input = leadInput(lead.leadId, lead.metadata)
+          if (Either.isLeft(input)) {
+            failed.push({
+              leadId: lead.leadId,
+              reason: { _tag: "InvalidRequest", fields: input.left, detail: "missing contact fields for uservox" },
+            })
+          } else valid.push({ leadId: lead.leadId, input: input.right })
+        }
+        for (let i = 0; i < valid.length; i += BULK_LIMIT) {
+          const chunk = valid.slice(i, i + BULK_LIMIT)
+          const request = http.plan("POST", "/leads/bulk/initiate", {
+            body: {
+              leads: chunk.map((c) => c.input as { readonly [k: string]: Metadata.Json }),
+              init: options.init ?? false,
+            },
+          })
+          const { value } = yield* execute(request, "BulkInitiate", undefined, UservoxSchema.BulkInitiateResponse)
+          const seen = new Set<string>()
+          for (const lead of value.success) {
+            const leadId = lead.referenceId ?? undefined
+            if (leadId !== undefined) {
+              created.push({ leadId, vendorLeadId: lead._id })
+              seen.add(leadId)
+            }
+          }
+          for (const e of value.errors) {
+            const data = e.data
+            const fromData =
+              typeof data === "object" && data !== null
+                ? (data as { readonly referenceId?: unknown }).referenceId
+                : undefined
+            const leadId = e.referenceId ?? (typeof fromData === "string" ? fromData : undefined)
+            if (leadId === undefined) continue
+            seen.add(leadId)
+            failed.push({ leadId, reason: classify({ status: 400, headers: {}, body: { error: e.error } }) })
+          }
+          // Never drop a lead silently: one the vendor answered neither way is reported.
+          for (const c of chunk) {
+            if (!seen.has(c.leadId)) {
+              failed.push({
+                leadId: c.leadId,
+                reason: {
+                  _tag: "MalformedResponse",
+                  status: 200,
+                  detail: "the bulk answer does not mention this lead",
+                },
+              })
+            }
+          }
+        }
+        return { created, failed } satisfies BulkResult
+      })
+
+    return {
+      ...adapter,
+      awaitConfirmation,
+      settle,
+      pendingCount: Effect.sync(() => [...pending.values()].reduce((n, q) => n + q.length, 0)),
+      startCalling: (ref) =>
+        Effect.gen(function* () {
+          if (ref.vendorLeadId === undefined) {
+            return yield* Effect.fail(
+              fail("StartCalling", ref.leadId, {
+                _tag: "InvalidRequest",
+                fields: ["leadId"],
+                detail: "the uservox lead id is not known",
+              }),
+            )
+          }
+          const { value } = yield* execute(
+            http.plan("POST", "/leads/initiate", { body: { leadId: ref.vendorLeadId } }),
+            "StartCalling",
+            ref.leadId,
+            UservoxSchema.InitiateResponse,
+          )
+          return {
+            _tag: "Confirmed",
+            vendorLeadId: value._id,
+            vendorState: value.currentState ?? undefined,
+          } satisfies CrmAdapter.Confirmed
+        }),
+      bulkInitiate,
+    }
+  })
+
+/** The uservox webhook decoder for the same options. */
+export const makeWebhooks = (
+  options: UservoxOptions,
+): Either.Either<CrmWebhooks.CrmWebhooksService, StateMap.InvalidStateMap> =>
+  Either.map(StateMap.make(options.lifecycle, options.stateMap, { vendor: VENDOR, inbound: true }), (map) =>
+    UservoxWebhooks.make({ auth: options.webhookAuth, map }),
+  )
+
+/**
+ * The adapter as one layer providing `UservoxCrm`, `CrmAdapter` and `CrmWebhooks`. Fails at
+ * build time with `InvalidStateMap`; requires an `HttpClient`.
+ */
+export const layer = (
+  options: UservoxOptions,
+): Layer.Layer<
+  UservoxCrm | CrmAdapter.CrmAdapter | CrmWebhooks.CrmWebhooks,
+  StateMap.InvalidStateMap,
+  HttpClient.HttpClient
+> =>
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const crm = yield* make(options)
+      const webhooks = yield* makeWebhooks(options)
+      return Context.make(UservoxCrm, crm).pipe(
+        Context.add(CrmAdapter.CrmAdapter, crm),
+        Context.add(CrmWebhooks.CrmWebhooks, webhooks),
+      )
+    }),
+  )
+
+/**
+ * A webhook inbox for uservox: update results settle the adapter's pending updates, and lead
+ * changes (calls that moved a lead) go to `onLeadChanged`. Duplicates and stale deliveries
+ * are dropped. Mount `inbox.handler` on any server (or `WebhookInbox.nodeListener(inbox.handler)`).
+ */
+export const makeInbox = (
+  crm: UservoxCrmService,
+  webhooks: CrmWebhooks.CrmWebhooksService,
+  onLeadChanged: (event: CrmWebhooks.LeadChanged) => Effect.Effect<void> = () => Effect.void,
+): WebhookInbox.WebhookInbox =>
+  WebhookInbox.make({
+    webhooks,
+    onEvent: (event) => (event._tag === "LeadChanged" ? onLeadChanged(event) : crm.settle([event])),
+  })
