@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "..")
+
+/** Every `<!-- include: path -->` block in a README must be the file's exact content. */
+const includes = (readme: string) =>
+  [...readme.matchAll(/<!-- include: (\S+) -->\n```ts\n([\s\S]*?)```/g)].map((m) => ({
+    path: m[1] ?? "",
+    code: m[2] ?? "",
+  }))
+
+const readmes = ["README.md", "packages/core/README.md", "packages/adapter-generic/README.md"]
+
+describe("README examples", () => {
+  for (const readme of readmes) {
+    it(`${readme}: included examples are the tested files, verbatim`, () => {
+      const text = readFileSync(join(root, readme), "utf8")
+      const blocks = includes(text)
+      expect(blocks.length).toBeGreaterThan(0)
+      for (const block of blocks) expect(block.code).toBe(readFileSync(join(root, block.path), "utf8"))
+    })
+  }
+
+  it("the quickstart runs and leaves the vendor in the mapped state", async () => {
+    const { program } = await import("../examples/quickstart.js")
+    expect(await Effect.runPromise(program)).toEqual({ state: "lost", atVendor: "lost" })
+  })
+
+  it("the generic adapter's example runs: dry-run plan redacted, vendor in the mapped state, webhook taken", async () => {
+    const { program } = await import("../examples/generic.js")
+    const result = await Effect.runPromise(program)
+    expect(result.vendorState).toBe("contacted")
+    expect(result.state).toBe("contacted")
+    expect(result.webhookStatus).toBe(200)
+    expect(JSON.stringify(result.plan)).toContain("Bearer <redacted>")
+    expect(JSON.stringify(result.plan)).not.toContain("sk-workspace_example")
+  })
+
+  it("the README's commands are the ones CI and the demo run", () => {
+    const text = readFileSync(join(root, "README.md"), "utf8")
+    const ci = readFileSync(join(root, ".ci/run"), "utf8")
+    const testCommand = ci.split("\n").find((l) => l.includes("pnpm") && l.includes("test"))
+    expect(testCommand).toBeDefined()
+    expect(text).toContain(testCommand ?? "(none)")
+    expect(text).toContain((testCommand ?? "").replace(/ test$/, " demo"))
+  })
+})
