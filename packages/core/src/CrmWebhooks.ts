@@ -85,8 +85,10 @@ export const header = (raw: RawWebhook, name: string): string | undefined => {
 
 /** Compares two strings in time independent of where they differ. */
 export const constantTimeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a, "utf8")
-  const y = Buffer.from(b, "utf8")
+  // UTF-16 code units, not UTF-8: UTF-8 turns every lone surrogate into U+FFFD, so two
+  // different strings would compare equal.
+  const x = Buffer.from(a, "utf16le")
+  const y = Buffer.from(b, "utf16le")
   if (x.length !== y.length) {
     // Still compare something of the same size, so timing does not reveal where they differ.
     timingSafeEqual(x, x)

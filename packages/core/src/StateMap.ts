@@ -73,8 +73,11 @@ export const make = (
   const vocabulary = options.vocabulary === undefined ? undefined : new Set(options.vocabulary)
   const vocabText = options.vocabulary?.join(", ") ?? ""
   const sources = new Map<string, Array<string>>()
+  // Own keys only: a state named "constructor" must not find Object.prototype.constructor.
+  const own = (record: Readonly<Record<string, string>> | undefined, key: string): string | undefined =>
+    record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined
   for (const state of lifecycle.stateNames) {
-    const value = config.states[state]
+    const value = own(config.states, state)
     if (value === undefined) {
       problems.push(`state "${state}" is not mapped. Add "${state}" to states with its ${options.vendor} value.`)
       continue
@@ -93,7 +96,7 @@ export const make = (
   }
   const reverse = new Map<string, string>()
   for (const [value, states] of sources) {
-    const declared = config.reverse?.[value]
+    const declared = own(config.reverse, value)
     if (declared !== undefined) {
       if (!states.includes(declared)) {
         problems.push(
@@ -125,15 +128,15 @@ export const make = (
       new InvalidStateMap({ vendor: options.vendor, lifecycle: lifecycle.name, problems: [first, ...rest] }),
     )
   }
-  const dispositionsOut = config.dispositions ?? {}
+  const states = new Map(Object.entries(config.states))
+  const dispositionsOut = new Map(Object.entries(config.dispositions ?? {}))
   const dispositionsIn = new Map<string, string>()
-  for (const [ours, theirs] of Object.entries(dispositionsOut))
-    if (!dispositionsIn.has(theirs)) dispositionsIn.set(theirs, ours)
+  for (const [ours, theirs] of dispositionsOut) if (!dispositionsIn.has(theirs)) dispositionsIn.set(theirs, ours)
   return Either.right({
     vendor: options.vendor,
-    toVendor: (state) => config.states[state] ?? state,
+    toVendor: (state) => states.get(state) ?? state,
     fromVendor: (value) => reverse.get(value),
-    dispositionToVendor: (d) => dispositionsOut[d] ?? d,
+    dispositionToVendor: (d) => dispositionsOut.get(d) ?? d,
     dispositionFromVendor: (d) => dispositionsIn.get(d) ?? d,
     lossy: [...sources].filter(([, states]) => states.length > 1).map(([value]) => value),
   })

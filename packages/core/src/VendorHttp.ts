@@ -2,11 +2,12 @@
  * The HTTP boundary shared by adapters: builds planned requests (secrets redacted), sends them
  * through the app's `HttpClient` with a per-request timeout and the retry policy, and maps
  * every failure to a `CrmError` reason so `HttpClientError` and parse errors never leak.
- * Secret header values are read (`Redacted.value`) in one place: where the request is sent.
+ * Secret header values are read (`Redacted.value`) only to set the header of a request being
+ * sent and to scrub a vendor's echo of them out of error details; HttpClient spans redact them.
  *
  * @since 0.1.0
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, ParseResult, Redacted, Schema } from "effect"
 import type { PlannedRequest } from "./CrmAdapter.js"
 import { CrmError, type CrmErrorReason } from "./CrmError.js"
@@ -118,13 +119,23 @@ const transportKind = (cause: unknown): "Reset" | "Refused" | "Other" => {
 export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client): VendorHttp => {
     const base = config.baseUrl.replace(/\/+$/, "")
+    // The one place a secret is read: the header value of a request being sent.
+    const secretHeaderValue = (h: SecretHeader) => `${h.prefix ?? ""}${Redacted.value(h.value)}`
     const classify = config.classify ?? defaultReason
     const secretNames = new Set(config.secretHeaders.map((h) => h.name.toLowerCase()))
     const plannedHeaders: Record<string, string> = { ...config.headers }
     for (const h of config.secretHeaders) plannedHeaders[h.name] = `${h.prefix ?? ""}${REDACTED}`
 
+    // A vendor may echo the credential in an error body: scrub every secret from every detail.
+    const secretValues = config.secretHeaders.map((h) => Redacted.value(h.value)).filter((v) => v.length >= 4)
+    const scrub = (text: string) => secretValues.reduce((t, secret) => t.split(secret).join(REDACTED), text)
     const fail = (operation: string, leadId: string | undefined, reason: CrmErrorReason) =>
-      new CrmError({ vendor: config.vendor, operation, ...(leadId === undefined ? {} : { leadId }), reason })
+      new CrmError({
+        vendor: config.vendor,
+        operation,
+        ...(leadId === undefined ? {} : { leadId }),
+        reason: { ...reason, detail: scrub(reason.detail) },
+      })
 
     const attempt = <A, I>(
       request: PlannedRequest,
@@ -136,9 +147,7 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
       for (const [name, value] of Object.entries(request.headers)) {
         if (!secretNames.has(name.toLowerCase())) req = HttpClientRequest.setHeader(req, name, value)
       }
-      for (const h of config.secretHeaders) {
-        req = HttpClientRequest.setHeader(req, h.name, `${h.prefix ?? ""}${Redacted.value(h.value)}`)
-      }
+      for (const h of config.secretHeaders) req = HttpClientRequest.setHeader(req, h.name, secretHeaderValue(h))
       if (request.body !== undefined) req = HttpClientRequest.bodyUnsafeJson(req, request.body)
       return client.execute(req).pipe(
         Effect.flatMap((response) =>
@@ -207,6 +216,8 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
       },
       execute: (request, context) =>
         attempt(request, context.operation, context.leadId, context.schema).pipe(
+          // HttpClient's own spans record request headers: redact ours there too.
+          Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...secretNames]),
           RetryPolicy.retrying(config.policy, config.onRetry),
           Effect.withSpan(`${config.vendor}.${context.operation}`, {
             attributes: {
