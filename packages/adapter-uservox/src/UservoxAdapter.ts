@@ -164,9 +164,14 @@ export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorR
       return { _tag: "NotFound", detail }
     case 429:
       // More than 5 duplicates in 60 s blocks the key for 60 minutes: do not retry blindly.
-      return /block/i.test(text)
-        ? { _tag: "RateLimited", detail, retryAfterMs: 60 * 60 * 1000, blocked: true }
-        : { _tag: "RateLimited", detail, retryAfterMs: 5_000 }
+      if (/block/i.test(text)) return { _tag: "RateLimited", detail, retryAfterMs: 60 * 60 * 1000, blocked: true }
+      {
+        // No rate-limit headers are documented; honour a Retry-After if one comes, else back off.
+        const retryAfterMs = VendorHttp.parseRetryAfter(response.headers["retry-after"], Date.now())
+        return retryAfterMs === undefined
+          ? { _tag: "RateLimited", detail }
+          : { _tag: "RateLimited", detail, retryAfterMs }
+      }
     default:
       return VendorHttp.defaultReason({ ...response, body: text })
   }

@@ -82,6 +82,8 @@ export interface ConformanceTarget {
   readonly errorCases: ReadonlyArray<ErrorCase>
   /** A retryable fault (e.g. a 503) the adapter must retry and then succeed after. */
   readonly retryableFaults: ReadonlyArray<Fault>
+  /** 2xx bodies that do not have the documented shape (default: a few that fit no JSON API). */
+  readonly malformedBodies?: ReadonlyArray<string>
 }
 
 const leadCounter = { n: 0 }
@@ -248,7 +250,7 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
       Effect.gen(function* () {
         const h = yield* target.harness(lifecycle)
         const { ref } = yield* createLead(h, lifecycle)
-        for (const body of ["not json", "{}", '{"success": true}', "[1,2,3]", "null"]) {
+        for (const body of target.malformedBodies ?? ["not json", "{}", '{"success": true}', "[1,2,3]", "null"]) {
           h.fake.inject({ fault: { _tag: "Malformed", body }, times: 1 })
           const error: unknown = failureOf(yield* Effect.exit(h.adapter.send(someMove(lifecycle, ref), ref)))
           assert.instanceOf(error, CrmError.CrmError)

@@ -1,0 +1,117 @@
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { FetchHttpClient } from "@effect/platform"
+import { UservoxAdapter } from "@leadstate/adapter-uservox"
+import { startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
+import { autoDealer, b2b, type CrmWebhooks, Lifecycle, RetryPolicy, type StateMap, WebhookInbox } from "@leadstate/core"
+import { Effect, Either, Redacted } from "effect"
+
+export const dealer = Lifecycle.unsafeMake(autoDealer)
+export const b2bLifecycle = Lifecycle.unsafeMake(b2b)
+
+export const API_TOKEN = "uvx_live_5f0c9a7b3e1d4c2b8a6f0e9d7c5b3a19"
+export const CALLBACK_TOKEN = "cb_token_7e6d5c4b3a2f1e0d"
+export const PROJECT = "6650aa11bb22cc33dd44ee55"
+export const PROCESS = "6650aa11bb22cc33dd44ee66"
+
+/** The dealer lifecycle onto a uservox process's state names (one to one), with disposition names. */
+export const dealerMap: StateMap.StateMapConfig = {
+  states: {
+    new: "new_lead",
+    contacted: "make_first_call",
+    followup_1: "schedule_second_call",
+    followup_2: "followup_2",
+    followup_3: "followup_3",
+    interested: "interested",
+    test_drive_booked: "test_drive",
+    converted: "retail",
+    lost: "lost",
+    snoozed: "callback_later",
+  },
+  dispositions: {
+    bought_elsewhere: "Lost to Co-dealer",
+    not_interested: "Lost - Not Purchased",
+    wrong_number: "Wrong Number",
+    unreachable: "No Connect",
+  },
+}
+
+export const b2bMap: StateMap.StateMapConfig = {
+  states: { new: "new_lead", qualified: "qualified", proposal_sent: "proposal", won: "won", lost: "lost" },
+}
+
+export const mapFor = (lifecycle: Lifecycle.Lifecycle) => (lifecycle.name === b2bLifecycle.name ? b2bMap : dealerMap)
+
+/** The process's states: the mapped ones, the entry state first. */
+export const processStates = (lifecycle: Lifecycle.Lifecycle) => {
+  const map = mapFor(lifecycle).states
+  return [
+    map[lifecycle.initial] ?? "",
+    ...lifecycle.stateNames.filter((s) => s !== lifecycle.initial).map((s) => map[s] ?? s),
+  ]
+}
+
+export const fastRetry: RetryPolicy.RetryPolicy = {
+  ...RetryPolicy.defaults,
+  baseDelayMs: 2,
+  maxDelayMs: 1_500,
+  jitter: 0,
+  requestTimeoutMs: 500,
+}
+
+/** A real HTTP server on 127.0.0.1 serving a `Request -> Response` handler, closed with the scope. */
+export const serveHandler = (handler: (request: Request) => Promise<Response>) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly close: () => void }>((resume) => {
+      const server = createServer(WebhookInbox.nodeListener(handler))
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo
+        resume(Effect.succeed({ url: `http://127.0.0.1:${port}/webhooks/uservox`, close: () => server.close() }))
+      })
+    }),
+    (s) => Effect.sync(() => s.close()),
+  )
+
+/** A fake uservox, the adapter, and a webhook receiver wired to the adapter's inbox. */
+export const setup = (
+  lifecycle: Lifecycle.Lifecycle,
+  extra: Partial<UservoxAdapter.UservoxOptions> & { readonly updateDelayMs?: number } = {},
+) =>
+  Effect.gen(function* () {
+    const inboxRef: { current: WebhookInbox.WebhookInbox | undefined } = { current: undefined }
+    const changes: Array<CrmWebhooks.LeadChanged> = []
+    const receiver = yield* serveHandler((request) =>
+      inboxRef.current === undefined
+        ? Promise.resolve(new Response(null, { status: 503 }))
+        : inboxRef.current.handler(request),
+    )
+    const fake = yield* startFakeUservoxServer({
+      apiToken: API_TOKEN,
+      projectId: PROJECT,
+      processes: [
+        {
+          processId: PROCESS,
+          states: processStates(lifecycle),
+          callback: { url: receiver.url, auth: { bearer: CALLBACK_TOKEN } },
+        },
+      ],
+      updateDelayMs: extra.updateDelayMs ?? 5,
+    })
+    const options: UservoxAdapter.UservoxOptions = {
+      lifecycle,
+      stateMap: mapFor(lifecycle),
+      baseUrl: fake.baseUrl,
+      apiToken: Redacted.make(API_TOKEN),
+      projectId: PROJECT,
+      processId: PROCESS,
+      webhookAuth: { bearer: Redacted.make(CALLBACK_TOKEN) },
+      confirmTimeoutMs: 2_000,
+      retry: fastRetry,
+      ...extra,
+    }
+    const crm = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
+    const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))
+    const inbox = UservoxAdapter.makeInbox(crm, webhooks, (e) => Effect.sync(() => changes.push(e)))
+    inboxRef.current = inbox
+    return { fake, crm, webhooks, inbox, receiver, changes, options }
+  })
