@@ -416,7 +416,7 @@ export const make = (
             }),
           )
         }
-        const outcome = yield* Effect.timeout(Deferred.await(p.deferred), confirmTimeout).pipe(Effect.option)
+        const outcome = yield* Effect.timeoutOption(Deferred.await(p.deferred), confirmTimeout)
         if (outcome._tag === "Some") return outcome.value
         // No webhook in time: read the lead back and settle from its currentState.
         take(ref, p.correlationId)
