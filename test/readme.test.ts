@@ -12,7 +12,12 @@ const includes = (readme: string) =>
     code: m[2] ?? "",
   }))
 
-const readmes = ["README.md", "packages/core/README.md", "packages/adapter-generic/README.md"]
+const readmes = [
+  "README.md",
+  "packages/core/README.md",
+  "packages/adapter-generic/README.md",
+  "packages/adapter-uservox/README.md",
+]
 
 describe("README examples", () => {
   for (const readme of readmes) {
@@ -37,6 +42,16 @@ describe("README examples", () => {
     expect(result.webhookStatus).toBe(200)
     expect(JSON.stringify(result.plan)).toContain("Bearer <redacted>")
     expect(JSON.stringify(result.plan)).not.toContain("sk-workspace_example")
+  })
+
+  it("the uservox example runs: accepted, then confirmed by the webhook", async () => {
+    const { program } = await import("../examples/uservox.js")
+    expect(await Effect.runPromise(program)).toEqual({
+      receipts: ["Accepted"],
+      state: "lost",
+      disposition: "Lost to Co-dealer",
+      pending: 0,
+    })
   })
 
   it("the README's commands are the ones CI and the demo run", () => {
