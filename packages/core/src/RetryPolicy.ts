@@ -51,7 +51,7 @@ export const nextDelay = (
   random: number,
 ): number | undefined => {
   if (!isRetryable(error.reason) || attempt >= policy.maxAttempts) return undefined
-  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 40))
   const jittered = backoff * (1 - policy.jitter) + backoff * policy.jitter * random
   const retryAfter = error.reason._tag === "RateLimited" ? error.reason.retryAfterMs : undefined
   const delay = retryAfter === undefined ? jittered : Math.max(retryAfter, jittered)

@@ -102,8 +102,19 @@ export const defaultReason = (response: ErrorResponse): CrmErrorReason => {
   return { _tag: "InvalidRequest", detail, fields: [] }
 }
 
+/** The Node error code (ECONNRESET, ECONNREFUSED, ...) under a transport error, if any. */
+const causeCode = (cause: unknown): string | undefined => {
+  // fetch wraps the socket error: walk the `cause` chain.
+  let current: unknown = cause
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { readonly code?: unknown }).code
+    if (typeof code === "string") return code
+    current = (current as { readonly cause?: unknown }).cause
+  }
+  return undefined
+}
+
 const transportKind = (cause: unknown): "Reset" | "Refused" | "Other" => {
-  // fetch wraps the socket error: walk the `cause` chain for a Node error code.
   let current: unknown = cause
   for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
     const { code, message } = current as { readonly code?: unknown; readonly message?: unknown }
@@ -154,13 +165,14 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
           Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body })),
         ),
         Effect.scoped,
-        Effect.mapError((e) =>
-          fail(operation, leadId, {
+        Effect.mapError((e) => {
+          const code = causeCode(e.cause)
+          return fail(operation, leadId, {
             _tag: "Transport",
             kind: transportKind(e.cause),
-            detail: `${e.reason}: ${e.message}`,
-          }),
-        ),
+            detail: `${request.method} ${request.url.split("?")[0]} did not complete${code === undefined ? "" : ` (${code})`}: ${e.reason}`,
+          })
+        }),
         Effect.timeoutFail({
           duration: Duration.millis(config.policy.requestTimeoutMs),
           onTimeout: () =>
