@@ -17,6 +17,7 @@ const readmes = [
   "packages/core/README.md",
   "packages/adapter-generic/README.md",
   "packages/adapter-uservox/README.md",
+  "packages/adapter-voxys/README.md",
 ]
 
 describe("README examples", () => {
@@ -52,6 +53,18 @@ describe("README examples", () => {
       disposition: "Lost to Co-dealer",
       pending: 0,
     })
+  })
+
+  it("the Voxys adapter's example runs: exact state read back, a UI change polled, applied and converted", async () => {
+    const { program } = await import("../examples/voxys.js")
+    const result = await Effect.runPromise(program)
+    expect(result.vendorState).toBe("open")
+    expect(result.state).toBe("interested")
+    expect(result.polled).toMatchObject([{ type: "transition", to: "converted", actor: "voxys:poll" }])
+    expect(result.finalState).toBe("converted")
+    expect(result.deals).toBe(1)
+    expect(JSON.stringify(result.plan)).toContain('"api_access_token":"<redacted>"')
+    expect(JSON.stringify(result.plan)).not.toContain("vx_example_token")
   })
 
   it("the README's commands are the ones CI and the demo run", () => {

@@ -2,11 +2,14 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { GenericAdapter } from "@leadstate/adapter-generic"
 import { startFakeGenericServer } from "@leadstate/adapter-generic/testing"
-import { CrmError, RetryPolicy, StateMap } from "@leadstate/core"
+import { type CrmError, RetryPolicy, StateMap } from "@leadstate/core"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { API_KEY, dealer, dealerMap } from "./fixtures.js"
 
-const options = (baseUrl: string, extra: Partial<GenericAdapter.GenericOptions> = {}): GenericAdapter.GenericOptions => ({
+const options = (
+  baseUrl: string,
+  extra: Partial<GenericAdapter.GenericOptions> = {},
+): GenericAdapter.GenericOptions => ({
   lifecycle: dealer,
   stateMap: dealerMap,
   baseUrl,
@@ -34,7 +37,16 @@ describe("GenericAdapter", () => {
       const fake = yield* startFakeGenericServer({ apiKey: API_KEY })
       const crm = yield* adapterFor(fake.url)
       const receipt = yield* crm.send(
-        { ...create, metadata: { name: "Marta Ruiz", email: "Marta.Ruiz@example.org", phone: "+34-600-000-111", source: "landing-page", utm_campaign: "q3" } },
+        {
+          ...create,
+          metadata: {
+            name: "Marta Ruiz",
+            email: "Marta.Ruiz@example.org",
+            phone: "+34-600-000-111",
+            source: "landing-page",
+            utm_campaign: "q3",
+          },
+        },
         { leadId: "L-1" },
       )
       const [request] = fake.requests()
@@ -70,7 +82,11 @@ describe("GenericAdapter", () => {
       const fake = yield* startFakeGenericServer({ apiKey: API_KEY })
       const existing = fake.putLead({ name: "Ana", email: "ana@example.org" }, { chatbotId: "bot_1" })
       const crm = yield* adapterFor(fake.url)
-      const error = failure(yield* Effect.exit(crm.send({ ...create, metadata: { name: "Ana", email: "ana@example.org" } }, { leadId: "L-1" })))
+      const error = failure(
+        yield* Effect.exit(
+          crm.send({ ...create, metadata: { name: "Ana", email: "ana@example.org" } }, { leadId: "L-1" }),
+        ),
+      )
       assert.deepStrictEqual(error.reason._tag === "DuplicateLead" ? error.reason.existingId : "", existing.id)
       assert.strictEqual(fake.requests().length, 1, "a duplicate is not retried")
     }),
@@ -78,12 +94,18 @@ describe("GenericAdapter", () => {
 
   it.scopedLive("sends a status outside the vocabulary as the vendor's VALIDATION_ERROR with the field", () =>
     Effect.gen(function* () {
-      const fake = yield* startFakeGenericServer({ apiKey: API_KEY, statuses: ["new", "contacted", "qualified", "converted", "lost"] })
+      const fake = yield* startFakeGenericServer({
+        apiKey: API_KEY,
+        statuses: ["new", "contacted", "qualified", "converted", "lost"],
+      })
       const lead = fake.putLead({ name: "Ana", email: "ana@example.org" })
       const crm = yield* adapterFor(fake.url)
       const error = failure(
         yield* Effect.exit(
-          crm.send({ _tag: "SetState", leadId: "L-1", from: "contacted", to: "followup_1", at: 0 }, { leadId: "L-1", vendorLeadId: lead.id }),
+          crm.send(
+            { _tag: "SetState", leadId: "L-1", from: "contacted", to: "followup_1", at: 0 },
+            { leadId: "L-1", vendorLeadId: lead.id },
+          ),
         ),
       )
       assert.strictEqual(error.reason._tag, "InvalidRequest")
@@ -94,7 +116,8 @@ describe("GenericAdapter", () => {
   it.scopedLive("lists with pagination and filters, reads one lead, deletes one", () =>
     Effect.gen(function* () {
       const fake = yield* startFakeGenericServer({ apiKey: API_KEY })
-      for (let i = 0; i < 130; i++) fake.putLead({ name: `Lead ${i}`, email: `l${i}@example.org`, status: i % 2 === 0 ? "new" : "lost" })
+      for (let i = 0; i < 130; i++)
+        fake.putLead({ name: `Lead ${i}`, email: `l${i}@example.org`, status: i % 2 === 0 ? "new" : "lost" })
       const crm = yield* adapterFor(fake.url)
       const ids = new Set<string>()
       for (let page = 1; ; page++) {
@@ -129,10 +152,9 @@ describe("GenericAdapter", () => {
     Effect.gen(function* () {
       const { followup_2: _f2, snoozed: _s, ...partial } = dealerMap.states
       const exit = yield* Effect.exit(
-        Layer.build(GenericAdapter.layer(options("http://127.0.0.1:1", { stateMap: { ...dealerMap, states: partial } }))).pipe(
-          Effect.provide(FetchHttpClient.layer),
-          Effect.scoped,
-        ),
+        Layer.build(
+          GenericAdapter.layer(options("http://127.0.0.1:1", { stateMap: { ...dealerMap, states: partial } })),
+        ).pipe(Effect.provide(FetchHttpClient.layer), Effect.scoped),
       )
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isSuccess(exit)) return

@@ -4,9 +4,15 @@ import { startFakeGenericServer } from "@leadstate/adapter-generic/testing"
 import { type Lifecycle, RetryPolicy, StateMap } from "@leadstate/core"
 import { conformanceSuite } from "@leadstate/testkit/conformance"
 import { Effect, Either, Redacted } from "effect"
-import { API_KEY, WEBHOOK_SECRET, b2bLifecycle, dealer, mapFor, signed } from "./fixtures.js"
+import { API_KEY, b2bLifecycle, dealer, mapFor, signed, WEBHOOK_SECRET } from "./fixtures.js"
 
-const fastRetry: RetryPolicy.RetryPolicy = { ...RetryPolicy.defaults, baseDelayMs: 2, maxDelayMs: 1_500, jitter: 0, requestTimeoutMs: 500 }
+const fastRetry: RetryPolicy.RetryPolicy = {
+  ...RetryPolicy.defaults,
+  baseDelayMs: 2,
+  maxDelayMs: 1_500,
+  jitter: 0,
+  requestTimeoutMs: 500,
+}
 
 const harness = (lifecycle: Lifecycle.Lifecycle) =>
   Effect.gen(function* () {
@@ -22,7 +28,9 @@ const harness = (lifecycle: Lifecycle.Lifecycle) =>
     }
     const adapter = yield* GenericAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
     const webhooks = Either.getOrThrow(GenericAdapter.makeWebhooks(options))
-    const stateMap = Either.getOrThrow(StateMap.make(lifecycle, mapFor(lifecycle), { vendor: "generic", inbound: true }))
+    const stateMap = Either.getOrThrow(
+      StateMap.make(lifecycle, mapFor(lifecycle), { vendor: "generic", inbound: true }),
+    )
     const lead = (status: string, state: string) => ({
       id: "lead_00000000000000aa",
       name: "Ana",
@@ -46,8 +54,16 @@ const harness = (lifecycle: Lifecycle.Lifecycle) =>
       vendorState: (ref: { readonly vendorLeadId?: string | undefined }) =>
         Effect.sync(() => (ref.vendorLeadId === undefined ? undefined : fake.lead(ref.vendorLeadId)?.status)),
       webhookFixtures: [
-        { name: "echo of our own write", raw: signed(event("contacted", "contacted")), expect: "SyncConfirmed" as const },
-        { name: "status changed at the vendor", raw: signed(event("lost", "contacted")), expect: "LeadChanged" as const },
+        {
+          name: "echo of our own write",
+          raw: signed(event("contacted", "contacted")),
+          expect: "SyncConfirmed" as const,
+        },
+        {
+          name: "status changed at the vendor",
+          raw: signed(event("lost", "contacted")),
+          expect: "LeadChanged" as const,
+        },
       ],
       webhookAuthHeaders: ["x-webhook-signature"],
       resign: (_raw: unknown, body: Uint8Array) => signed(body),
@@ -103,7 +119,11 @@ conformanceSuite({
           success: false,
           error: "Validation failed",
           code: "VALIDATION_ERROR",
-          details: { field: "status", value: "archived", message: "Status must be one of: new, contacted, qualified, converted, lost, follow_up" },
+          details: {
+            field: "status",
+            value: "archived",
+            message: "Status must be one of: new, contacted, qualified, converted, lost, follow_up",
+          },
         },
       },
       reason: "InvalidRequest",
@@ -118,19 +138,35 @@ conformanceSuite({
           success: false,
           error: "Email already exists",
           code: "DUPLICATE_EMAIL",
-          details: { email: "ana@example.org", existingLeadId: "lead_1", message: "A lead with this email already exists" },
+          details: {
+            email: "ana@example.org",
+            existingLeadId: "lead_1",
+            message: "A lead with this email already exists",
+          },
         },
       },
       reason: "DuplicateLead",
     },
     {
       name: "401 INVALID_API_KEY",
-      fault: { _tag: "Status", status: 401, body: { success: false, error: "Invalid or inactive API key", code: "INVALID_API_KEY" } },
+      fault: {
+        _tag: "Status",
+        status: 401,
+        body: { success: false, error: "Invalid or inactive API key", code: "INVALID_API_KEY" },
+      },
       reason: "Unauthorized",
     },
-    { name: "404", fault: { _tag: "Status", status: 404, body: { success: false, error: "Lead not found", code: "LEAD_NOT_FOUND" } }, reason: "NotFound" },
+    {
+      name: "404",
+      fault: { _tag: "Status", status: 404, body: { success: false, error: "Lead not found", code: "LEAD_NOT_FOUND" } },
+      reason: "NotFound",
+    },
     { name: "429 with retryAfter", fault: { _tag: "RateLimit", retryAfterSeconds: 0 }, reason: "RateLimited" },
-    { name: "503", fault: { _tag: "Status", status: 503, body: { success: false, error: "down" } }, reason: "VendorUnavailable" },
+    {
+      name: "503",
+      fault: { _tag: "Status", status: 503, body: { success: false, error: "down" } },
+      reason: "VendorUnavailable",
+    },
     { name: "a dropped connection", fault: { _tag: "Drop" }, reason: "Transport" },
   ],
   retryableFaults: [

@@ -1,4 +1,4 @@
-import { CrmWebhooks, Lifecycle, type StateMap, autoDealer, b2b } from "@leadstate/core"
+import { autoDealer, b2b, CrmWebhooks, Lifecycle, type StateMap } from "@leadstate/core"
 import { Redacted } from "effect"
 
 export const dealer = Lifecycle.unsafeMake(autoDealer)

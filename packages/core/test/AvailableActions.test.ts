@@ -1,9 +1,9 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { availableActions } from "../src/AvailableActions.js"
-import * as Lifecycle from "../src/Lifecycle.js"
-import type { LeadSnapshot } from "../src/LeadSnapshot.js"
 import { autoDealer } from "../src/examples/autoDealer.js"
+import type { LeadSnapshot } from "../src/LeadSnapshot.js"
+import * as Lifecycle from "../src/Lifecycle.js"
 import { start, transition } from "../src/transition.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)

@@ -1,10 +1,10 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
+import { autoDealer } from "../src/examples/autoDealer.js"
+import { b2b } from "../src/examples/b2b.js"
 import type { LifecycleProblem } from "../src/InvalidLifecycle.js"
 import * as Lifecycle from "../src/Lifecycle.js"
 import * as LifecycleDefinition from "../src/LifecycleDefinition.js"
-import { autoDealer } from "../src/examples/autoDealer.js"
-import { b2b } from "../src/examples/b2b.js"
 
 const problemsOf = (input: unknown): ReadonlyArray<LifecycleProblem> => {
   const result = Lifecycle.make(input)
@@ -31,7 +31,16 @@ describe("Lifecycle.make", () => {
   it("expands wildcards to every non-final state except the target", () => {
     const lc = Lifecycle.unsafeMake(autoDealer)
     const intoLost = [...lc.states.values()].filter((s) => s.targets.has("lost")).map((s) => s.name)
-    expect(intoLost).toEqual(["new", "contacted", "followup_1", "followup_2", "followup_3", "interested", "test_drive_booked", "snoozed"])
+    expect(intoLost).toEqual([
+      "new",
+      "contacted",
+      "followup_1",
+      "followup_2",
+      "followup_3",
+      "interested",
+      "test_drive_booked",
+      "snoozed",
+    ])
   })
 
   it("reports every problem at once, each with its path and an actionable sentence", () => {
@@ -65,7 +74,11 @@ describe("Lifecycle.make", () => {
     const problems = problemsOf({
       ...base,
       ordering: "forward-only",
-      states: [{ name: "new", rank: 0 }, { name: "working", rank: 1 }, { name: "done", final: true, rank: 2 }],
+      states: [
+        { name: "new", rank: 0 },
+        { name: "working", rank: 1 },
+        { name: "done", final: true, rank: 2 },
+      ],
       transitions: [...base.transitions, { from: "working", to: "new" }],
     })
     expect(problems).toEqual([expect.objectContaining({ code: "BackwardTransition", path: "transitions[2]" })])
@@ -75,7 +88,12 @@ describe("Lifecycle.make", () => {
     const problems = problemsOf({
       ...base,
       snooze: { state: "done" },
-      followUps: { states: ["working", "working"], startFrom: ["done"], intervalMs: 10, exhausted: { to: "done", disposition: "gone" } },
+      followUps: {
+        states: ["working", "working"],
+        startFrom: ["done"],
+        intervalMs: 10,
+        exhausted: { to: "done", disposition: "gone" },
+      },
       reopen: [{ from: "working", to: "new" }],
     })
     expect(problems.map((p) => p.code)).toEqual([

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, TestClock } from "effect"
+import { autoDealer } from "../src/examples/autoDealer.js"
 import * as Lifecycle from "../src/Lifecycle.js"
 import * as Scheduler from "../src/Scheduler.js"
-import { autoDealer } from "../src/examples/autoDealer.js"
 import { start, transition } from "../src/transition.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)
@@ -56,7 +56,9 @@ describe("Scheduler", () => {
 
   it.effect("awaitNextDeadline sleeps until the snooze deadline, then wakes the lead", () =>
     Effect.gen(function* () {
-      const snoozed = Either.getOrThrow(transition(dealer, contactedAt(0), { type: "snooze", until: 3 * DAY, at: 0 })).snapshot
+      const snoozed = Either.getOrThrow(
+        transition(dealer, contactedAt(0), { type: "snooze", until: 3 * DAY, at: 0 }),
+      ).snapshot
       const fiber = yield* Effect.fork(Scheduler.awaitNextDeadline(dealer, snoozed))
       yield* TestClock.adjust(3 * DAY - 1)
       assert.isTrue((yield* Fiber.poll(fiber))._tag === "None", "woke before the deadline")

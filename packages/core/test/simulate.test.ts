@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
-import * as Lifecycle from "../src/Lifecycle.js"
 import { autoDealer } from "../src/examples/autoDealer.js"
+import * as Lifecycle from "../src/Lifecycle.js"
 import { simulate } from "../src/simulate.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)

@@ -1,9 +1,9 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import * as Lifecycle from "../src/Lifecycle.js"
-import type { LeadSnapshot } from "../src/LeadSnapshot.js"
 import { autoDealer } from "../src/examples/autoDealer.js"
 import { b2b } from "../src/examples/b2b.js"
+import type { LeadSnapshot } from "../src/LeadSnapshot.js"
+import * as Lifecycle from "../src/Lifecycle.js"
 import { start, transition } from "../src/transition.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)
@@ -160,10 +160,17 @@ describe("transition", () => {
   it("snoozes, remembers where the lead was, and wakes back to it", () => {
     const contacted = run(fresh(), { type: "transition", to: "contacted", at: 0 })
     const snoozed = run(contacted, { type: "snooze", at: 100 })
-    expect(snoozed).toMatchObject({ state: "snoozed", snoozedFrom: "contacted", due: { event: "wake", at: 100 + 7 * DAY } })
+    expect(snoozed).toMatchObject({
+      state: "snoozed",
+      snoozedFrom: "contacted",
+      due: { event: "wake", at: 100 + 7 * DAY },
+    })
     const custom = Either.getOrThrow(transition(dealer, contacted, { type: "snooze", until: 5_000, at: 100 }))
     expect(custom.intents[0]).toMatchObject({ _tag: "SetState", to: "snoozed", snoozeUntil: 5_000 })
-    expect(errorOf(snoozed, { type: "snooze" })).toMatchObject({ _tag: "InvalidTransition", reason: "the lead is already snoozed" })
+    expect(errorOf(snoozed, { type: "snooze" })).toMatchObject({
+      _tag: "InvalidTransition",
+      reason: "the lead is already snoozed",
+    })
     expect(errorOf(contacted, { type: "snooze", until: 50, at: 100 })._tag).toBe("InvalidEvent")
     const woken = run(snoozed, { type: "wake", at: 200 })
     expect(woken).toMatchObject({ state: "contacted", previousState: "snoozed" })
@@ -187,7 +194,11 @@ describe("transition", () => {
   })
 
   it("merges metadata without moving the lead; null removes a key", () => {
-    const s = run(fresh(), { type: "updateMetadata", metadata: { a: 1, b: 2 } }, { type: "updateMetadata", metadata: { b: null } })
+    const s = run(
+      fresh(),
+      { type: "updateMetadata", metadata: { a: 1, b: 2 } },
+      { type: "updateMetadata", metadata: { b: null } },
+    )
     expect(s.state).toBe("new")
     expect(s.metadata).toEqual({ a: 1 })
     expect(s.version).toBe(2)
