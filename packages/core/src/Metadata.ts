@@ -38,10 +38,14 @@ export const merge = (base: Metadata, patch: Metadata): Metadata => {
   for (const key of Object.keys(patch)) {
     const value = patch[key]
     if (value === null || value === undefined) delete out[key]
-    else out[key] = value
+    // defineProperty, not `out[key] =`: an own "__proto__" key must stay a key, not a prototype.
+    else Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
   }
   return out
 }
+
+/** A metadata key leadstate refuses: JSON codecs turn it into a prototype and lose it. */
+export const forbiddenKey = "__proto__"
 
 /** True for a plain object usable as metadata (not null, not an array). */
 export const isRecord = (u: unknown): u is Metadata => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -181,6 +181,9 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
   if (metadata !== undefined && !Metadata.isRecord(metadata)) {
     return invalid(leadId, '"metadata" must be an object of JSON values.')
   }
+  if (metadata !== undefined && Object.hasOwn(metadata, Metadata.forbiddenKey)) {
+    return invalid(leadId, `metadata may not have a "${Metadata.forbiddenKey}" key (JSON codecs drop it); rename it.`)
+  }
 
   if (current.final && type !== "reopen") {
     if (typeof type === "string" && isEventType(type)) {

@@ -100,6 +100,7 @@ describe("Lifecycle.make", () => {
       "SnoozeMisconfigured", // transitions[1] targets the snooze state
       "SnoozeMisconfigured", // the snooze state is final
       "FollowUpMisconfigured",
+      "SnoozeMisconfigured", // follow-ups run out into the snooze state
       "FollowUpMisconfigured",
       "ReopenMisconfigured",
       "FollowUpMisconfigured",

@@ -86,6 +86,8 @@ const uniqueNames = (min: number, max: number, dotted: boolean): fc.Arbitrary<Ar
 export interface ValidDefinitionOptions {
   /** At most this many states (at least 2). Default 8. */
   readonly maxStates?: number
+  /** Always use forward-only ordering (default: 40% of definitions). */
+  readonly forwardOnly?: boolean
   /** Allow "." in names (XState's path separator, escaped by the machine builder). Default true. */
   readonly dottedNames?: boolean
   /**
@@ -137,8 +139,8 @@ const buildValid = (blueprint: Blueprint, options: ValidDefinitionOptions): Defi
   // Index 0 is the initial state; states only get tree parents with a lower index.
   const snoozeIdx = n >= 3 && chance(40) ? int(1, n - 1) : -1
   const final = indices.map((i) => i !== 0 && i !== snoozeIdx && chance(30))
-  const forwardOnly = chance(40)
-  const rankStep = int(0, 2)
+  const forwardOnly = chance(40) || options.forwardOnly === true
+  const rankStep = chance(15) ? 0 : int(1, 2)
   const rankOffset = int(-3, 3)
   // Ranks never decrease with the index, so tree edges (lower -> higher index) are never backward.
   const ranks = indices.map((i) => (chance(70) ? rankOffset + i * rankStep : undefined))
@@ -160,12 +162,14 @@ const buildValid = (blueprint: Blueprint, options: ValidDefinitionOptions): Defi
   // Extra moves, wildcards included; explicit backward moves are left out under forward-only.
   const extra = int(0, 6)
   for (let k = 0; k < extra; k++) {
-    const to = pick(targets)
     const kind = int(0, 3)
     if (kind === 0) {
-      transitions.push({ from: "*", to: name(to) })
+      // Wildcards into early (low-rank) states exercise the forward-only filter.
+      const early = targets.filter((i) => i <= n / 2)
+      transitions.push({ from: "*", to: name(pick(chance(50) && early.length > 0 ? early : targets)) })
       continue
     }
+    const to = pick(targets)
     const froms = active.filter((j) => !backward(j, to))
     if (kind === 3) transitions.push({ from: subset(froms, 40).map(name), to: name(to) })
     else if (froms.length > 0) transitions.push({ from: name(pick(froms)), to: name(to) })
@@ -376,9 +380,10 @@ export const injectDefect = (
   const snoozeState = d.snooze?.state
   const names = () => d.states.map((x) => x.name)
   const active = () => names().filter((n) => !isFinal(n))
-  const nonSnooze = () => names().filter((n) => n !== snoozeState)
+  /** Targets for injected moves: original states only, so no injection makes another's new state reachable. */
+  const nonSnooze = () => names().filter((n) => n !== snoozeState && !n.startsWith("Z"))
   /** Active states a lead may land in (not final, not the snooze state). */
-  const fuTargets = () => active().filter((n) => n !== snoozeState)
+  const fuTargets = () => active().filter((n) => n !== snoozeState && !n.startsWith("Z"))
   const insertState = (state: StateJson): number => {
     const at = options.append === true ? d.states.length : rand(d.states.length + 1)
     d.states.splice(at, 0, state)
@@ -727,7 +732,8 @@ const eventDrafts = (def: Definition, wellFormed: boolean): fc.Arbitrary<Draft> 
     wellFormed ? arb : weighted<unknown>([12, arb], [1, garbage])
   const text = orGarbage(fc.string({ maxLength: 6 }))
   const metadata = orGarbage(arbMetadata)
-  const stateName = weighted([9, fromList(states)], [1, unknownName])
+  const wildcardTargets = def.transitions.filter((t) => t.from === "*").map((t) => t.to)
+  const stateName = weighted([9, fromList(states)], [3, fromList(wildcardTargets)], [1, unknownName])
 
   const transition = orGarbage(stateName).chain((to) => {
     const own = typeof to === "string" ? (ownRuleOf(def, to)?.allowed ?? []) : []
@@ -783,6 +789,7 @@ const eventDrafts = (def: Definition, wellFormed: boolean): fc.Arbitrary<Draft> 
       )
     : weighted<Draft["until"]>(
         [4, fc.constant(undefined)],
+        [1, fc.constantFrom(-1, 0, 1).map((delta) => ({ delta }))],
         [4, fc.integer({ min: -86_400_000, max: 30 * 86_400_000 }).map((delta) => ({ delta }))],
         [1, garbage.map((value) => ({ value }))],
       )
@@ -823,7 +830,7 @@ export const arbEventStream = (def: Definition, options: EventStreamOptions = {}
   fc
     .tuple(
       fc.integer({ min: 0, max: 2_000_000_000_000 }),
-      fc.array(eventDrafts(def, options.wellFormed === true), { maxLength: options.maxLength ?? 30 }),
+      fc.array(eventDrafts(def, options.wellFormed === true), { maxLength: options.maxLength ?? 30, size: "medium" }),
     )
     .map(([startAt, drafts]) => finishStream(startAt, drafts))
 

@@ -225,6 +225,13 @@ export const compile = (
       seen.add(n)
     })
     const exhausted = known(fu.exhausted.to, "followUps.exhausted.to")
+    if (exhausted !== undefined && exhausted.name === snoozeName) {
+      problem(
+        "SnoozeMisconfigured",
+        "followUps.exhausted.to",
+        `"${exhausted.name}" is the snooze state; a lead whose follow-ups run out would have nothing to wake back to. Use another state.`,
+      )
+    }
     const chainStart: Array<Mutable> = []
     fu.startFrom.forEach((n, j) => {
       const s = known(n, `followUps.startFrom[${j}]`)
@@ -345,6 +352,17 @@ export const compile = (
       )
     }
   }
+
+  // A follow-up step is entered by a deadline, which carries no disposition.
+  def.followUps?.states.forEach((n, j) => {
+    if (states.get(n)?.dispositions?.required === true) {
+      problem(
+        "FollowUpMisconfigured",
+        `followUps.states[${j}]`,
+        `"${n}" requires a disposition, but follow-up deadlines move leads into it without one. Set required to false for "${n}".`,
+      )
+    }
+  })
 
   // Reachability from the initial state, over every kind of edge.
   const init = states.get(def.initial)
