@@ -81,6 +81,9 @@ export type ReopenRule = typeof ReopenRule.Type
 
 /** A whole lifecycle definition, as it is written in JSON. */
 export const LifecycleDefinition = Schema.Struct({
+  $schema: Schema.optional(Schema.String).annotations({
+    description: "The JSON Schema of this format, for editors (ignored by leadstate).",
+  }),
   name: Schema.String,
   description: Schema.optional(Schema.String),
   initial: Name,

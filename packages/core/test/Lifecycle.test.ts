@@ -115,6 +115,10 @@ describe("Lifecycle.make", () => {
     )
   })
 
+  it("accepts a $schema key, as editors add for the JSON Schema", () => {
+    expect(Either.isRight(Lifecycle.make({ ...base, $schema: "./lifecycle.schema.json" }))).toBe(true)
+  })
+
   it("reports a definition that is not an object", () => {
     for (const input of [null, 3, "lifecycle", []]) {
       const result = Lifecycle.make(input)
