@@ -1,0 +1,658 @@
+/**
+ * The Voxys Connect CRM adapter (`https://connect.voxys.ai/api/v1/accounts/{account_id}/…`,
+ * header `api_access_token`, integer ids, lead statuses open|won|lost|snoozed). Writes are
+ * synchronous: `PATCH /leads/{id}/status` answers with the updated lead, whose status is checked
+ * against the one sent.
+ *
+ * Voxys has four statuses, so several lifecycle states usually share `open`. With every status
+ * change leadstate writes a tag line at the top of the lead's `notes`
+ * (`[leadstate] state=<state>[ disposition=<d>]`, then the note), so read-back and the poller
+ * recover the exact lifecycle state, and the poller recognises its own writes. Our lead id is
+ * kept in `custom_attributes.external_id`, as the vendor's docs suggest. Voxys sends no lead
+ * webhooks: use `VoxysReconciler` to poll for changes made in the Voxys UI.
+ *
+ * @since 0.1.0
+ */
+import type { HttpClient } from "@effect/platform"
+import {
+  CrmAdapter,
+  CrmError,
+  type Lifecycle,
+  Metadata,
+  RetryPolicy,
+  StateMap,
+  type SyncIntent,
+  VendorHttp,
+} from "@leadstate/core"
+import { Context, Effect, Either, Layer, type Redacted, type Schema } from "effect"
+import * as VoxysSchema from "./VoxysSchema.js"
+
+const VENDOR = "voxys"
+
+/** The documented server. */
+export const defaultBaseUrl = "https://connect.voxys.ai"
+
+/** Options of the Voxys adapter. */
+export interface VoxysOptions {
+  readonly lifecycle: Lifecycle.Lifecycle
+  /**
+   * Every lifecycle state to `open`, `won`, `lost` or `snoozed`, with `reverse` naming the state
+   * a shared status stands for when it is read back (required: the adapter reads back and polls).
+   */
+  readonly stateMap: StateMap.StateMapConfig
+  /** Default {@link defaultBaseUrl}. */
+  readonly baseUrl?: string
+  /** The numeric account id (every path is under `/api/v1/accounts/{accountId}`). */
+  readonly accountId: number
+  /** A user access token (Profile Settings), sent as the `api_access_token` header. */
+  readonly apiAccessToken: Redacted.Redacted<string>
+  /**
+   * Metadata keys that fill the lead's own fields on create and merge: `name` (default `"name"`)
+   * becomes `custom_name` (else our lead id is used), `value` becomes `lead_value` and
+   * `currency` `lead_currency` (neither by default). Everything else goes to `custom_attributes`.
+   */
+  readonly contactFields?: {
+    readonly name?: string
+    readonly value?: string
+    readonly currency?: string
+  }
+  /**
+   * Converts the lead into a deal (`POST /leads/{id}/convert`) when it enters `state`: a funnel
+   * card in `funnelId`, at `funnelStageId` (default: the funnel's first stage).
+   */
+  readonly convert?: {
+    readonly state: string
+    readonly funnelId: number
+    readonly funnelStageId?: number
+  }
+  readonly retry?: RetryPolicy.RetryPolicy
+  readonly onRetry?: RetryPolicy.OnRetry
+}
+
+/** Filters and order of `GET /leads`. */
+export interface ListQuery {
+  readonly page?: number
+  /** At most 100 (the documented maximum); default 25. */
+  readonly perPage?: number
+  readonly status?: VoxysSchema.VoxysStatus
+  readonly assignedAgentId?: number
+  readonly sortBy?: "created_at" | "updated_at" | "lead_value" | "position" | "custom_name"
+  readonly sortOrder?: "asc" | "desc"
+}
+
+/** What a bulk status change did to each lead: none is silently dropped. */
+export interface BulkOutcome {
+  readonly updated: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<{ readonly id: string; readonly reason: CrmError.CrmErrorReason }>
+}
+
+/** How leadstate reads a Voxys lead against the lifecycle. */
+export interface Interpretation {
+  /** The lifecycle state: the tagged one while it maps to the status, else the status's reverse. */
+  readonly state: string | undefined
+  readonly disposition: string | undefined
+  /** True when the notes tag names a state that maps to the current status: leadstate's own write. */
+  readonly ours: boolean
+  /** The notes when someone else wrote them (no leadstate tag). */
+  readonly vendorNote: string | undefined
+}
+
+/** The Voxys adapter with the vendor operations that are not intents. */
+export interface VoxysCrmService extends CrmAdapter.CrmAdapterService {
+  readonly lifecycle: Lifecycle.Lifecycle
+  readonly stateMap: StateMap.StateMap
+  readonly get: (vendorLeadId: string) => Effect.Effect<VoxysSchema.VoxysLead, CrmError.CrmError>
+  readonly list: (query?: ListQuery) => Effect.Effect<VoxysSchema.LeadPage, CrmError.CrmError>
+  /** Deletes permanently (`DELETE /leads/{id}`). */
+  readonly remove: (vendorLeadId: string) => Effect.Effect<void, CrmError.CrmError>
+  /** Adds an entry to the lead's notes list (`POST /leads/{id}/notes`); the `notes` field is untouched. */
+  readonly addNote: (vendorLeadId: string, content: string) => Effect.Effect<VoxysSchema.Note, CrmError.CrmError>
+  /**
+   * `POST /leads/bulk` with `status_change`, 100 ids per call. Voxys answers only a count; when it
+   * is short, every lead is read back and each one not changed is reported with its reason
+   * (`NotFound` for a missing lead). Bulk changes carry no notes tag: the poller reports them.
+   */
+  readonly bulkSetStatus: (
+    vendorLeadIds: ReadonlyArray<string>,
+    status: VoxysSchema.VoxysStatus,
+  ) => Effect.Effect<BulkOutcome, CrmError.CrmError>
+  readonly interpret: (lead: VoxysSchema.VoxysLead) => Interpretation
+}
+
+/** The Voxys adapter's own tag (its layer provides `CrmAdapter` too). */
+export class VoxysCrm extends Context.Tag("@leadstate/adapter-voxys/VoxysCrm")<VoxysCrm, VoxysCrmService>() {}
+
+export const capabilities: CrmAdapter.Capabilities = {
+  create: true,
+  readBack: true,
+  asyncConfirmation: false,
+  // No disposition field at Voxys: written in the notes tag, so it round-trips.
+  dispositions: true,
+  // Status `snoozed`; Voxys has no wake-up time for leads, so leadstate keeps the deadline.
+  snooze: true,
+  bulk: true,
+  delete: true,
+  // Voxys sends no lead webhooks; poll with VoxysReconciler.
+  webhooks: false,
+}
+
+/**
+ * Maps Voxys error bodies to reasons: 401 `{error}` Unauthorized, 404 NotFound, 422
+ * `{errors: {field: [...]}}` InvalidRequest naming the fields, 429 RateLimited (Retry-After),
+ * 5xx VendorUnavailable.
+ */
+export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorReason => {
+  const { message, fields } = VoxysSchema.errorDetail(response.body)
+  if (response.status === 400 || response.status === 422) {
+    return { _tag: "InvalidRequest", detail: `HTTP ${response.status}: ${message}`, fields: [...fields] }
+  }
+  return VendorHttp.defaultReason({ ...response, body: message })
+}
+
+const VENDOR_ID = /^[1-9][0-9]{0,14}$/
+const ID_PLACEHOLDER = "{id}"
+
+type Fields = { [key: string]: Metadata.Json }
+
+/** Builds the adapter; fails with `InvalidStateMap` when the map (or `convert.state`) does not fit the lifecycle. */
+export const make = (
+  options: VoxysOptions,
+): Effect.Effect<VoxysCrmService, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const { lifecycle, convert } = options
+    if (!(Number.isInteger(options.accountId) && options.accountId > 0)) {
+      return yield* Effect.dieMessage(`voxys: accountId must be a positive integer, got ${options.accountId}`)
+    }
+    const convertProblems =
+      convert !== undefined && !lifecycle.states.has(convert.state)
+        ? [
+            `convert.state "${convert.state}" is not a state of lifecycle "${lifecycle.name}". Use one of: ${lifecycle.stateNames.join(", ")}.`,
+          ]
+        : []
+    const built = StateMap.make(lifecycle, options.stateMap, {
+      vendor: VENDOR,
+      vocabulary: VoxysSchema.statuses,
+      inbound: true,
+    })
+    if (Either.isLeft(built) || convertProblems.length > 0) {
+      const [first, ...rest] = [...(Either.isLeft(built) ? built.left.problems : []), ...convertProblems]
+      if (first !== undefined) {
+        return yield* new StateMap.InvalidStateMap({
+          vendor: VENDOR,
+          lifecycle: lifecycle.name,
+          problems: [first, ...rest],
+        })
+      }
+    }
+    const map = yield* built
+    const contact = { name: "name", ...options.contactFields }
+    const policy = options.retry ?? RetryPolicy.defaults
+    const config: VendorHttp.VendorHttpConfig = {
+      vendor: VENDOR,
+      baseUrl: options.baseUrl ?? defaultBaseUrl,
+      secretHeaders: [{ name: "api_access_token", value: options.apiAccessToken }],
+      headers: { accept: "application/json" },
+      policy,
+      classify,
+      ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
+    }
+    const http = yield* VendorHttp.make(config)
+    // Lead creation is not idempotent: its POST is retried by hand (see createOnce).
+    const once = yield* VendorHttp.make({ ...config, policy: { ...policy, maxAttempts: 1 } })
+
+    const leadsPath = `/api/v1/accounts/${VendorHttp.segment(options.accountId)}/leads`
+    const leadPath = (id: string) => `${leadsPath}/${VendorHttp.segment(id)}`
+
+    const fail = (operation: string, leadId: string | undefined, reason: CrmError.CrmErrorReason) =>
+      new CrmError.CrmError({ vendor: VENDOR, operation, ...(leadId === undefined ? {} : { leadId }), reason })
+
+    const execute = <A, I>(
+      client: VendorHttp.VendorHttp,
+      request: CrmAdapter.PlannedRequest,
+      operation: string,
+      leadId: string | undefined,
+      schema: Schema.Schema<A, I>,
+    ) => Effect.map(client.execute(request, { operation, leadId, schema }), ({ value }) => value)
+
+    /** The vendor id of a ref: Voxys ids are positive integers, refused before any request otherwise. */
+    const vendorId = (
+      operation: string,
+      leadId: string | undefined,
+      id: string | undefined,
+    ): Either.Either<string, CrmError.CrmError> => {
+      if (id !== undefined && VENDOR_ID.test(id)) return Either.right(id)
+      return Either.left(
+        fail(operation, leadId, {
+          _tag: "InvalidRequest",
+          fields: ["vendorLeadId"],
+          detail:
+            id === undefined
+              ? "Voxys addresses leads by its own numeric id; create the lead through leadstate first or pass the vendor id"
+              : `"${id}" is not a Voxys lead id (a positive integer)`,
+        }),
+      )
+    }
+
+    // --- metadata <-> lead fields -----------------------------------------------------------
+
+    const fieldOf = (key: string): "custom_name" | "lead_value" | "lead_currency" | undefined =>
+      key === contact.name
+        ? "custom_name"
+        : key === contact.value
+          ? "lead_value"
+          : key === contact.currency
+            ? "lead_currency"
+            : undefined
+    const fits = (field: "custom_name" | "lead_value" | "lead_currency", v: Metadata.Json) =>
+      field === "custom_name"
+        ? typeof v === "string" && v.trim() !== ""
+        : field === "lead_value"
+          ? typeof v === "number" || v === null
+          : typeof v === "string" || v === null
+
+    /**
+     * Splits metadata into the lead's own fields and `custom_attributes`. A value that does not
+     * fit its field (a non-numeric value, a blank name) stays an attribute, so nothing is lost; a
+     * `null` also clears any copy kept as an attribute.
+     */
+    const split = (metadata: Metadata.Metadata) => {
+      const fields: Fields = {}
+      const attributes: Fields = {}
+      for (const [key, value] of Object.entries(metadata)) {
+        const field = fieldOf(key)
+        if (field !== undefined && fits(field, value)) {
+          fields[field] = value
+          if (value === null) attributes[key] = null
+        } else attributes[key] = value
+      }
+      return { fields, attributes }
+    }
+
+    /** The lead's metadata as leadstate sees it: attributes (null means absent) and its own fields. */
+    const metadataOf = (lead: VoxysSchema.VoxysLead): Metadata.Metadata => {
+      const out: Fields = {}
+      for (const [key, value] of Object.entries(lead.custom_attributes ?? {})) if (value !== null) out[key] = value
+      if (typeof lead.custom_name === "string") out[contact.name] = lead.custom_name
+      if (contact.value !== undefined && typeof lead.lead_value === "number") out[contact.value] = lead.lead_value
+      if (contact.currency !== undefined && typeof lead.lead_currency === "string")
+        out[contact.currency] = lead.lead_currency
+      return out
+    }
+
+    /**
+     * The merged `custom_attributes`. A removed key is sent as `null` (not just left out), so it
+     * is cleared whether Voxys replaces the object or merges into it (undocumented); leadstate
+     * reads a null attribute as absent. `external_id` is always kept.
+     */
+    const mergedAttributes = (current: Metadata.Metadata, patch: Metadata.Metadata, leadId: string): Fields => {
+      const merged: Fields = { ...Metadata.merge(current, patch) }
+      for (const [key, value] of Object.entries(patch)) if (value === null && key !== "external_id") merged[key] = null
+      const external = current.external_id
+      merged.external_id = typeof external === "string" && external !== "" ? external : leadId
+      return merged
+    }
+
+    /** `PATCH /leads/{id}` for a metadata patch; the body planned shows the patch (see MergeMetadata). */
+    const updateRequest = (id: string, metadata: Metadata.Metadata) => {
+      const { fields, attributes } = split(metadata)
+      return http.plan("PATCH", leadPath(id), { body: { ...fields, custom_attributes: attributes } })
+    }
+
+    /** Sends a planned metadata update with the attributes merged into `current`'s. */
+    const sendUpdate = (
+      request: CrmAdapter.PlannedRequest,
+      current: VoxysSchema.VoxysLead,
+      metadata: Metadata.Metadata,
+      operation: string,
+      leadId: string,
+    ) => {
+      const { fields, attributes } = split(metadata)
+      const body = {
+        ...fields,
+        custom_attributes: mergedAttributes(current.custom_attributes ?? {}, attributes, leadId),
+      }
+      return execute(http, { ...request, body }, operation, leadId, VoxysSchema.VoxysLead)
+    }
+
+    // --- status ------------------------------------------------------------------------------
+
+    const statusBody = (state: string, disposition: string | undefined, note: string | undefined) => ({
+      status: map.toVendor(state),
+      notes: VoxysSchema.formatNotes(
+        state,
+        disposition === undefined ? undefined : map.dispositionToVendor(disposition),
+        note,
+      ),
+    })
+
+    const confirm = (operation: string, leadId: string, expected: string) => (lead: VoxysSchema.VoxysLead) =>
+      lead.status === expected
+        ? Effect.succeed<CrmAdapter.SyncReceipt>({
+            _tag: "Confirmed",
+            vendorLeadId: String(lead.id),
+            vendorState: lead.status,
+          })
+        : Effect.fail(
+            fail(operation, leadId, {
+              _tag: "VendorIgnoredWrite",
+              expected,
+              actual: lead.status,
+              detail: `Voxys answered with status "${lead.status}" instead of "${expected}" for lead ${lead.id}`,
+            }),
+          )
+
+    const interpret = (lead: VoxysSchema.VoxysLead): Interpretation => {
+      const tag = VoxysSchema.parseNotes(lead.notes)
+      const ours = tag.state !== undefined && lifecycle.states.has(tag.state) && map.toVendor(tag.state) === lead.status
+      return {
+        state: ours ? tag.state : map.fromVendor(lead.status),
+        disposition: ours && tag.disposition !== undefined ? map.dispositionFromVendor(tag.disposition) : undefined,
+        ours,
+        vendorNote: tag.state === undefined ? tag.note : undefined,
+      }
+    }
+
+    // --- create ------------------------------------------------------------------------------
+
+    /** Our lead among the newest ones (there is no server-side filter on attributes). */
+    const findCreated = (leadId: string) =>
+      Effect.map(
+        execute(
+          once,
+          http.plan("GET", leadsPath, { query: { page: 1, per_page: 100, sort_by: "created_at", sort_order: "desc" } }),
+          "CreateLead",
+          leadId,
+          VoxysSchema.LeadPage,
+        ),
+        (page) => page.data.find((lead) => lead.custom_attributes?.external_id === leadId),
+      )
+
+    /**
+     * `POST /leads` is not idempotent. After a failure that may have reached Voxys (a timeout or a
+     * reset), the next attempt first looks for the lead among the newest ones by
+     * `custom_attributes.external_id`, so a retry does not create a second lead. This narrows
+     * the window; it cannot close it (Voxys has no idempotency key).
+     */
+    const createOnce = (request: CrmAdapter.PlannedRequest, leadId: string) =>
+      Effect.suspend(() => {
+        let uncertain = false
+        const attempt = Effect.gen(function* () {
+          if (uncertain) {
+            const found = yield* findCreated(leadId)
+            if (found !== undefined) return found
+          }
+          return yield* execute(once, request, "CreateLead", leadId, VoxysSchema.VoxysLead).pipe(
+            Effect.tapError((e) =>
+              Effect.sync(() => {
+                if (e.reason._tag === "Transport" && e.reason.kind !== "Refused") uncertain = true
+              }),
+            ),
+          )
+        })
+        return RetryPolicy.retrying(policy, options.onRetry)(attempt)
+      })
+
+    const createRequests = (intent: SyncIntent.CreateLead) => {
+      const { fields, attributes } = split(intent.metadata)
+      const post = http.plan("POST", leadsPath, {
+        body: {
+          ...fields,
+          custom_name: typeof fields.custom_name === "string" ? fields.custom_name : intent.leadId,
+          custom_attributes: { ...attributes, external_id: intent.leadId },
+        },
+      })
+      // Voxys takes no status on create (leads start open) and its create payload has no notes:
+      // the status endpoint follows at once with the initial state and its tag, so the poller
+      // knows the lead is ours and in which state. The id is only known after the create.
+      const status = http.plan("PATCH", `${leadsPath}/${ID_PLACEHOLDER}/status`, {
+        body: statusBody(intent.state, undefined, undefined),
+      })
+      return { post, status }
+    }
+
+    // --- set state ---------------------------------------------------------------------------
+
+    const setStateRequests = (intent: SyncIntent.SetState, ref: CrmAdapter.LeadRef) =>
+      Either.map(vendorId("SetState", intent.leadId, ref.vendorLeadId), (id) => ({
+        status: http.plan("PATCH", `${leadPath(id)}/status`, {
+          body: statusBody(intent.to, intent.disposition, intent.note),
+        }),
+        // The status endpoint takes no attributes: metadata that comes with a transition follows
+        // as a lead update, merged into the attributes the status answer returned.
+        update:
+          intent.metadata === undefined || Object.keys(intent.metadata).length === 0
+            ? undefined
+            : updateRequest(id, intent.metadata),
+        convert:
+          convert !== undefined && intent.to === convert.state
+            ? http.plan("POST", `${leadPath(id)}/convert`, {
+                body: {
+                  funnel_id: convert.funnelId,
+                  ...(convert.funnelStageId === undefined ? {} : { funnel_stage_id: convert.funnelStageId }),
+                },
+              })
+            : undefined,
+      }))
+
+    /** A second conversion into the same funnel is a 422 on `lead_id`: the deal already exists. */
+    const alreadyConverted = (e: CrmError.CrmError) =>
+      e.reason._tag === "InvalidRequest" &&
+      e.reason.fields.includes("lead_id") &&
+      e.reason.detail.includes("already been taken")
+
+    // --- merge metadata ----------------------------------------------------------------------
+
+    const mergeRequests = (intent: SyncIntent.MergeMetadata, ref: CrmAdapter.LeadRef) =>
+      Either.map(vendorId("MergeMetadata", intent.leadId, ref.vendorLeadId), (id) => ({
+        read: http.plan("GET", leadPath(id)),
+        // Whether PATCH replaces or merges custom_attributes is undocumented: the lead is read
+        // first and the whole merged object is sent. The plan shows the patch; the body sent is
+        // the current attributes merged with it (so `send` differs from `plan` in that body).
+        update: updateRequest(id, intent.metadata),
+      }))
+
+    const handlers: CrmAdapter.IntentHandlers = {
+      CreateLead: {
+        plan: (intent) => {
+          const { post, status } = createRequests(intent)
+          return Either.right([post, status])
+        },
+        send: (intent) =>
+          Effect.gen(function* () {
+            const { post, status } = createRequests(intent)
+            const created = yield* createOnce(post, intent.leadId)
+            const id = String(created.id)
+            const lead = yield* execute(
+              http,
+              { ...status, url: status.url.replace(ID_PLACEHOLDER, VendorHttp.segment(id)) },
+              "CreateLead",
+              intent.leadId,
+              VoxysSchema.VoxysLead,
+            ).pipe(
+              Effect.mapError(
+                (e) =>
+                  new CrmError.CrmError({
+                    ...e,
+                    reason: {
+                      ...e.reason,
+                      detail: `${e.reason.detail} (the lead was created as Voxys lead ${id}, but its initial status was not set)`,
+                    },
+                  }),
+              ),
+            )
+            return yield* confirm("CreateLead", intent.leadId, map.toVendor(intent.state))(lead)
+          }),
+      },
+      SetState: {
+        plan: (intent, ref) =>
+          Either.map(setStateRequests(intent, ref), ({ status, update, convert }) => [
+            status,
+            ...(update === undefined ? [] : [update]),
+            ...(convert === undefined ? [] : [convert]),
+          ]),
+        send: (intent, ref) =>
+          Effect.gen(function* () {
+            const { status, update, convert } = yield* setStateRequests(intent, ref)
+            const lead = yield* execute(http, status, "SetState", intent.leadId, VoxysSchema.VoxysLead)
+            const receipt = yield* confirm("SetState", intent.leadId, map.toVendor(intent.to))(lead)
+            if (update !== undefined && intent.metadata !== undefined) {
+              yield* sendUpdate(update, lead, intent.metadata, "SetState", intent.leadId)
+            }
+            if (convert !== undefined) {
+              yield* execute(http, convert, "ConvertLead", intent.leadId, VoxysSchema.FunnelCard).pipe(
+                Effect.asVoid,
+                Effect.catchIf(alreadyConverted, () => Effect.void),
+              )
+            }
+            return receipt
+          }),
+      },
+      MergeMetadata: {
+        plan: (intent, ref) => Either.map(mergeRequests(intent, ref), ({ read, update }) => [read, update]),
+        send: (intent, ref) =>
+          Effect.gen(function* () {
+            const { read, update } = yield* mergeRequests(intent, ref)
+            const current = yield* execute(http, read, "MergeMetadata", intent.leadId, VoxysSchema.VoxysLead)
+            const lead = yield* sendUpdate(update, current, intent.metadata, "MergeMetadata", intent.leadId)
+            return { _tag: "Confirmed", vendorLeadId: String(lead.id), vendorState: lead.status }
+          }),
+      },
+    }
+
+    const get = (operation: string, id: string | undefined, leadId?: string) =>
+      Effect.flatMap(vendorId(operation, leadId, id), (valid) =>
+        execute(http, http.plan("GET", leadPath(valid)), operation, leadId, VoxysSchema.VoxysLead),
+      )
+
+    const adapter = CrmAdapter.make({
+      vendor: VENDOR,
+      capabilities,
+      handlers,
+      readBack: (ref) =>
+        Effect.map(get("readBack", ref.vendorLeadId, ref.leadId), (lead): CrmAdapter.VendorLead => {
+          const { state, disposition } = interpret(lead)
+          return {
+            vendorLeadId: String(lead.id),
+            vendorState: lead.status,
+            state,
+            disposition,
+            metadata: metadataOf(lead),
+          }
+        }),
+    })
+
+    const bulkSetStatus = (ids: ReadonlyArray<string>, status: VoxysSchema.VoxysStatus) =>
+      Effect.gen(function* () {
+        if (!VoxysSchema.isStatus(status)) {
+          return yield* fail("BulkSetStatus", undefined, {
+            _tag: "InvalidRequest",
+            fields: ["status"],
+            detail: `"${status}" is not a Voxys lead status (${VoxysSchema.statuses.join(", ")})`,
+          })
+        }
+        const updated: Array<string> = []
+        const failed: Array<{ readonly id: string; readonly reason: CrmError.CrmErrorReason }> = []
+        const valid: Array<string> = []
+        for (const id of new Set(ids)) {
+          const checked = vendorId("BulkSetStatus", undefined, id)
+          if (Either.isLeft(checked)) failed.push({ id, reason: checked.left.reason })
+          else valid.push(id)
+        }
+        // The maximum batch size is undocumented: 100 ids per call.
+        for (let i = 0; i < valid.length; i += 100) {
+          const chunk = valid.slice(i, i + 100)
+          const result = yield* execute(
+            http,
+            http.plan("POST", `${leadsPath}/bulk`, {
+              body: { lead_ids: chunk.map(Number), action_type: "status_change", params: { status } },
+            }),
+            "BulkSetStatus",
+            undefined,
+            VoxysSchema.BulkResult,
+          )
+          if (result.success && result.affected_count >= chunk.length) {
+            updated.push(...chunk)
+            continue
+          }
+          // Only a count comes back: read every lead of the batch to tell which ones failed.
+          const reads = yield* Effect.forEach(chunk, (id) => Effect.either(get("BulkSetStatus", id)), {
+            concurrency: 4,
+          })
+          chunk.forEach((id, index) => {
+            const read = reads[index]
+            if (read === undefined) return
+            if (Either.isLeft(read)) failed.push({ id, reason: read.left.reason })
+            else if (read.right.status === status) updated.push(id)
+            else
+              failed.push({
+                id,
+                reason: {
+                  _tag: "VendorIgnoredWrite",
+                  expected: status,
+                  actual: read.right.status,
+                  detail: `the bulk change left lead ${id} at status "${read.right.status}"`,
+                },
+              })
+          })
+        }
+        return { updated, failed }
+      })
+
+    return {
+      ...adapter,
+      lifecycle,
+      stateMap: map,
+      interpret,
+      get: (id) => get("GetLead", id),
+      list: (query = {}) =>
+        execute(
+          http,
+          http.plan("GET", leadsPath, {
+            query: {
+              page: query.page,
+              per_page: query.perPage === undefined ? undefined : Math.max(1, Math.min(100, query.perPage)),
+              status: query.status,
+              assigned_agent_id: query.assignedAgentId,
+              sort_by: query.sortBy,
+              sort_order: query.sortOrder,
+            },
+          }),
+          "ListLeads",
+          undefined,
+          VoxysSchema.LeadPage,
+        ),
+      remove: (id) =>
+        Effect.flatMap(vendorId("DeleteLead", undefined, id), (valid) =>
+          Effect.asVoid(
+            execute(http, http.plan("DELETE", leadPath(valid)), "DeleteLead", undefined, VoxysSchema.NoContent),
+          ),
+        ),
+      addNote: (id, content) =>
+        Effect.flatMap(vendorId("AddNote", undefined, id), (valid) =>
+          execute(
+            http,
+            http.plan("POST", `${leadPath(valid)}/notes`, { body: { content } }),
+            "AddNote",
+            undefined,
+            VoxysSchema.Note,
+          ),
+        ),
+      bulkSetStatus,
+    }
+  })
+
+/**
+ * The adapter as one layer providing `VoxysCrm` and `CrmAdapter` (no `CrmWebhooks`: Voxys sends
+ * no lead webhooks). It fails at build time with `InvalidStateMap` when the map does not fit the
+ * lifecycle, and requires an `HttpClient` (the app picks fetch, undici or a test client).
+ *
+ * @example
+ * const CrmLive = VoxysAdapter.layer({ lifecycle, stateMap, accountId: 7, apiAccessToken: Redacted.make(token) })
+ *   .pipe(Layer.provide(FetchHttpClient.layer))
+ */
+export const layer = (
+  options: VoxysOptions,
+): Layer.Layer<VoxysCrm | CrmAdapter.CrmAdapter, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+  Layer.effectContext(
+    Effect.map(make(options), (crm) => Context.make(VoxysCrm, crm).pipe(Context.add(CrmAdapter.CrmAdapter, crm))),
+  )
