@@ -154,14 +154,21 @@ const ID_PLACEHOLDER = "{id}"
 
 type Fields = { [key: string]: Metadata.Json }
 
-/** Builds the adapter; fails with `InvalidStateMap` when the map (or `convert.state`) does not fit the lifecycle. */
+/**
+ * Builds the adapter; fails with `InvalidStateMap` when the map (or `convert.state`) does not fit
+ * the lifecycle, and with `InvalidAdapterConfig` for an unusable `accountId`.
+ */
 export const make = (
   options: VoxysOptions,
-): Effect.Effect<VoxysCrmService, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+): Effect.Effect<VoxysCrmService, StateMap.InvalidStateMap | CrmAdapter.InvalidAdapterConfig, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const { lifecycle, convert } = options
     if (!(Number.isInteger(options.accountId) && options.accountId > 0)) {
-      return yield* Effect.dieMessage(`voxys: accountId must be a positive integer, got ${options.accountId}`)
+      return yield* new CrmAdapter.InvalidAdapterConfig({
+        vendor: "voxys",
+        field: "accountId",
+        detail: `it must be a positive integer (the number in /api/v1/accounts/{account_id}), got ${options.accountId}`,
+      })
     }
     const convertProblems =
       convert !== undefined && !lifecycle.states.has(convert.state)
@@ -652,7 +659,11 @@ export const make = (
  */
 export const layer = (
   options: VoxysOptions,
-): Layer.Layer<VoxysCrm | CrmAdapter.CrmAdapter, StateMap.InvalidStateMap, HttpClient.HttpClient> =>
+): Layer.Layer<
+  VoxysCrm | CrmAdapter.CrmAdapter,
+  StateMap.InvalidStateMap | CrmAdapter.InvalidAdapterConfig,
+  HttpClient.HttpClient
+> =>
   Layer.effectContext(
     Effect.map(make(options), (crm) => Context.make(VoxysCrm, crm).pipe(Context.add(CrmAdapter.CrmAdapter, crm))),
   )

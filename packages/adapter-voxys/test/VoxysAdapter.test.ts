@@ -463,18 +463,18 @@ describe("VoxysAdapter", () => {
     }),
   )
 
-  it.effect("refuses an account id that is not a positive integer at build time", () =>
+  it.effect("refuses an account id that is not a positive integer at build time, typed", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(
         VoxysAdapter.make(options("http://127.0.0.1:1", { accountId: 1.5 })).pipe(
           Effect.provide(FetchHttpClient.layer),
         ),
       )
-      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
-      assert.include(
-        Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "",
-        "accountId must be a positive integer, got 1.5",
-      )
+      assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause))
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+      assert.strictEqual(error?._tag === "Some" ? error.value._tag : undefined, "InvalidAdapterConfig")
+      assert.include(error?._tag === "Some" ? error.value.message : "", "must be a positive integer")
+      assert.include(error?._tag === "Some" ? error.value.message : "", "got 1.5")
     }),
   )
 

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either } from "effect"
+import { Context, Effect, Either, Schema } from "effect"
 import { CrmError } from "./CrmError.js"
 import type { Json } from "./Metadata.js"
 import type { SyncIntent } from "./SyncIntent.js"
@@ -92,6 +92,17 @@ export interface CrmAdapterService {
 
 /** The adapter service tag; each adapter's `layer` provides it. */
 export class CrmAdapter extends Context.Tag("@leadstate/core/CrmAdapter")<CrmAdapter, CrmAdapterService>() {}
+
+/** An adapter's options are unusable (a missing id, a malformed URL, ...); raised when it is built. */
+export class InvalidAdapterConfig extends Schema.TaggedError<InvalidAdapterConfig>()("InvalidAdapterConfig", {
+  vendor: Schema.String,
+  field: Schema.String,
+  detail: Schema.String,
+}) {
+  override get message(): string {
+    return `The ${this.vendor} adapter's option "${this.field}" is unusable: ${this.detail}`
+  }
+}
 
 /** The `CrmError` an adapter returns for something it cannot do, without any HTTP call. */
 export const unsupported = (vendor: string, operation: string, capability: string, leadId?: string): CrmError =>
