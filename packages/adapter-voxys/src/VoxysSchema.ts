@@ -35,7 +35,7 @@ export const CompanySummary = Schema.Struct({
 })
 
 /**
- * A lead as Voxys returns it. `status` is read as any string (a status Voxys adds later reads
+ * A lead as Voxys returns it. `status` is read as a plain string (a status Voxys adds later reads
  * back as an unmapped value rather than a malformed answer).
  */
 export const VoxysLead = Schema.Struct({

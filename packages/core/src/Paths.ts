@@ -10,7 +10,7 @@ import { getShortestPaths } from "xstate/graph"
 import type { FollowUpDueEvent, ReopenEvent, SnoozeEvent, TransitionEvent, WakeEvent } from "./LeadEvent.js"
 import type { Lifecycle } from "./Lifecycle.js"
 
-/** An event a path is made of: any `LeadEvent` but `updateMetadata`, which moves no lead. */
+/** An event a path is made of: every `LeadEvent` kind but `updateMetadata`, which moves no lead. */
 export type PathEvent = TransitionEvent | SnoozeEvent | WakeEvent | FollowUpDueEvent | ReopenEvent
 
 /** The shortest way from the initial state to `state`. */

@@ -272,7 +272,7 @@ export interface FakeVoxysServerOptions {
   readonly customAttributesUpdate?: "replace" | "merge"
 }
 
-/** A lead for {@link FakeVoxysServerControl.putLead}: any lead fields, plus its source inbox. */
+/** A lead for {@link FakeVoxysServerControl.putLead}: lead fields of every kind, plus its source inbox. */
 export type VoxysLeadSeed = Partial<VoxysLead> & {
   /** Makes the lead match `GET /leads?source_inbox_id=…` (not part of the lead object). */
   readonly source_inbox_id?: number | null
