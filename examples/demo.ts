@@ -9,6 +9,7 @@
  *
  *   npx -y pnpm@10.34.8 install --frozen-lockfile && npx -y pnpm@10.34.8 demo
  */
+import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
@@ -231,51 +232,15 @@ const policy: RetryPolicy.RetryPolicy = {
 // The state maps (as in examples/adapters/*.json, which the CLI uses).
 // ---------------------------------------------------------------------------------------------
 
-const uservoxMap = {
-  states: {
-    new: "new_lead",
-    contacted: "make_first_call",
-    followup_1: "schedule_second_call",
-    followup_2: "followup_2",
-    followup_3: "followup_3",
-    interested: "interested",
-    test_drive_booked: "test_drive",
-    converted: "retail",
-    lost: "lost",
-    snoozed: "callback_later",
-  },
-  dispositions: { bought_elsewhere: "Lost to Co-dealer", wrong_number: "Wrong Number" },
-}
-const genericMap = {
-  states: {
-    new: "new",
-    contacted: "contacted",
-    followup_1: "follow_up",
-    followup_2: "follow_up",
-    followup_3: "follow_up",
-    snoozed: "follow_up",
-    interested: "qualified",
-    test_drive_booked: "qualified",
-    converted: "converted",
-    lost: "lost",
-  },
-  reverse: { follow_up: "followup_1", qualified: "interested" },
-}
-const voxysMap = {
-  states: {
-    new: "open",
-    contacted: "open",
-    followup_1: "open",
-    followup_2: "open",
-    followup_3: "open",
-    interested: "open",
-    test_drive_booked: "open",
-    converted: "won",
-    lost: "lost",
-    snoozed: "snoozed",
-  },
-  reverse: { open: "contacted" },
-}
+const stateMapOf = (vendor: "uservox" | "generic" | "voxys"): StateMap.StateMapConfig =>
+  (
+    JSON.parse(readFileSync(new URL(`./adapters/${vendor}.json`, import.meta.url), "utf8")) as {
+      stateMap: StateMap.StateMapConfig
+    }
+  ).stateMap
+const uservoxMap = stateMapOf("uservox")
+const genericMap = stateMapOf("generic")
+const voxysMap = stateMapOf("voxys")
 
 // ---------------------------------------------------------------------------------------------
 // What happened, per lead and per vendor.
