@@ -70,7 +70,7 @@ describe("README examples", () => {
   it("the README's commands are the ones CI and the demo run", () => {
     const text = readFileSync(join(root, "README.md"), "utf8")
     const ci = readFileSync(join(root, ".ci/run"), "utf8")
-    const testCommand = ci.split("\n").find((l) => l.includes("pnpm") && l.includes("test"))
+    const testCommand = /npx -y pnpm@\S+ install --frozen-lockfile && npx -y pnpm@\S+ test/.exec(ci)?.[0]
     expect(testCommand).toBeDefined()
     expect(text).toContain(testCommand ?? "(none)")
     expect(text).toContain((testCommand ?? "").replace(/ test$/, " demo"))
