@@ -1,0 +1,524 @@
+/**
+ * The engine: composes a lifecycle, a `CrmAdapter` and a `LeadStore`. Applying an event loads
+ * the lead, runs the pure transition, saves the snapshot and its outbox entries atomically
+ * (with a version check) and then delivers the entries to the vendor, at least once, keyed
+ * by an idempotency id. A write the vendor refuses rolls the lead back; webhooks settle
+ * accepted writes and bring the vendor's own changes in.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Clock, Effect, Either, Exit, Option, Random, Runtime, Schema } from "effect"
+import type { CrmAdapterService, LeadRef, SyncReceipt } from "./CrmAdapter.js"
+import { CrmAdapter } from "./CrmAdapter.js"
+import { CrmError } from "./CrmError.js"
+import { CrmWebhooks, type LeadChanged, type RawWebhook, WebhookError } from "./CrmWebhooks.js"
+import type { HistoryEntry, LeadSnapshot } from "./LeadSnapshot.js"
+import {
+  entryId,
+  LeadStore,
+  type OutboxEntry,
+  type StoredLead,
+  type StoreError,
+  type VersionConflict,
+} from "./LeadStore.js"
+import type { Lifecycle } from "./Lifecycle.js"
+import type { LifecycleError } from "./LifecycleError.js"
+import type * as Metadata from "./Metadata.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import { dueEvents } from "./Scheduler.js"
+import type { SetState, SyncIntent } from "./SyncIntent.js"
+import { start, type Transitioned, transition } from "./transition.js"
+
+/** The lead is not in the store. */
+export class LeadNotFound extends Schema.TaggedError<LeadNotFound>()("LeadNotFound", { leadId: Schema.String }) {
+  override get message(): string {
+    return `Lead "${this.leadId}" is not in the store; create it first.`
+  }
+}
+
+/** What applying an event achieved at the vendor. */
+export type Outcome =
+  /** Every write is confirmed by the vendor. */
+  | { readonly _tag: "Confirmed" }
+  /** The vendor accepted the write; its webhook will settle it. */
+  | { readonly _tag: "Pending"; readonly correlationId: string }
+  /** The write is queued: it failed with a retryable error (or waits behind an older write of the lead). */
+  | { readonly _tag: "Queued"; readonly retryAt: number; readonly error: CrmError | undefined }
+
+/** Engine settings. */
+export interface EngineOptions {
+  /**
+   * Re-scheduling of writes that failed with a retryable error (the adapter already retried
+   * them within its own policy): `maxAttempts` deliveries in all, backoff from `baseDelayMs`.
+   * Default 8 attempts, 1 s doubling to at most 5 minutes, no budget.
+   */
+  readonly redelivery?: RetryPolicy.RetryPolicy
+  /** How long a claimed entry is reserved for its sender. Default 60 s. */
+  readonly leaseMs?: number
+  /** Entries claimed per batch by `dispatchDue`. Default 100. */
+  readonly batchSize?: number
+}
+
+/** What a batch of deliveries did. */
+export interface DispatchReport {
+  readonly confirmed: number
+  readonly accepted: number
+  /** Re-scheduled after a retryable failure. */
+  readonly retried: number
+  readonly failed: number
+  /** Failed SetState writes whose lead was moved back. */
+  readonly rolledBack: number
+  /** Failed SetState writes whose lead had moved on, so it was left as is. */
+  readonly notRolledBack: ReadonlyArray<{ readonly entryId: string; readonly reason: string }>
+}
+
+/** What one webhook delivery did. */
+export interface WebhookReport extends DispatchReport {
+  readonly applied: number
+  readonly duplicates: number
+  readonly stale: number
+  /** Settlement or change for a lead (or write) we do not know. */
+  readonly unmatched: number
+  /** Vendor changes the lifecycle refused (reported, not thrown). */
+  readonly rejected: ReadonlyArray<{ readonly vendorEventId: string; readonly error: LifecycleError }>
+}
+
+/** What `fireDeadlines` did. */
+export interface DeadlineReport {
+  readonly fired: number
+  readonly errors: ReadonlyArray<{ readonly leadId: string; readonly error: ApplyError }>
+}
+
+/** Every error of `apply`. */
+export type ApplyError = LifecycleError | CrmError | VersionConflict | StoreError | LeadNotFound
+
+/** The engine service. */
+export interface LeadEngine {
+  readonly lifecycle: Lifecycle
+  /** Starts a lead (it must not exist) and sends `CreateLead`. */
+  readonly create: (
+    leadId: string,
+    options: { readonly at?: number; readonly metadata: Metadata.Metadata },
+  ) => Effect.Effect<Outcome, ApplyError>
+  /** Applies an event (stamped with the Clock's time when it has no `at`) and sends its writes. */
+  readonly apply: (leadId: string, event: unknown) => Effect.Effect<Outcome, ApplyError>
+  /** Applies many events with bounded concurrency; one result per item, in order. */
+  readonly applyMany: (
+    items: Iterable<{ readonly leadId: string; readonly event: unknown }>,
+    options: { readonly concurrency: number },
+  ) => Effect.Effect<ReadonlyArray<Either.Either<Outcome, ApplyError>>>
+  /** Delivers every due pending entry (retries, leftovers of a crash), batch by batch. */
+  readonly dispatchDue: Effect.Effect<DispatchReport, StoreError>
+  /** Decodes a webhook and settles writes / applies vendor changes. */
+  readonly handleWebhook: (raw: RawWebhook) => Effect.Effect<WebhookReport, WebhookError | StoreError>
+  /** `POST` handler: 200 with the report, 401 bad auth, 400 malformed, 500 store failure. */
+  readonly webhookHandler: (request: Request) => Promise<Response>
+  /** Fires the deadlines (follow-ups, wake-ups) that passed by the Clock's now. */
+  readonly fireDeadlines: (limit?: number) => Effect.Effect<DeadlineReport, StoreError>
+}
+
+const defaultRedelivery: RetryPolicy.RetryPolicy = {
+  ...RetryPolicy.defaults,
+  maxAttempts: 8,
+  baseDelayMs: 1_000,
+  maxDelayMs: 5 * 60_000,
+  budgetMs: Number.POSITIVE_INFINITY,
+}
+
+interface Tally {
+  confirmed: number
+  accepted: number
+  retried: number
+  failed: number
+  rolledBack: number
+  notRolledBack: Array<{ entryId: string; reason: string }>
+}
+
+const emptyTally = (): Tally => ({ confirmed: 0, accepted: 0, retried: 0, failed: 0, rolledBack: 0, notRolledBack: [] })
+
+/** One entry's delivery result. */
+type Delivered =
+  | { readonly _tag: "Confirmed" }
+  | { readonly _tag: "Pending"; readonly correlationId: string }
+  | { readonly _tag: "Queued"; readonly retryAt: number; readonly error: CrmError }
+  | { readonly _tag: "Failed"; readonly error: CrmError }
+
+const versionOf = (entry: OutboxEntry): number | undefined => {
+  const parts = entry.id.split("/")
+  const v = Number(parts[parts.length - 2])
+  return Number.isInteger(v) ? v : undefined
+}
+
+/**
+ * Builds an engine over the `CrmAdapter` and `LeadStore` in context (and `CrmWebhooks`,
+ * when present, for webhooks).
+ *
+ * @example
+ * const engine = yield* LeadEngine.make(lifecycle)
+ * yield* engine.create("L-1", { metadata: { name: "Ann", email: "ann@example.org" } })
+ * const outcome = yield* engine.apply("L-1", { type: "transition", to: "contacted" })
+ */
+export const make = (
+  lifecycle: Lifecycle,
+  options: EngineOptions = {},
+): Effect.Effect<LeadEngine, never, CrmAdapter | LeadStore> =>
+  Effect.gen(function* () {
+    const adapter: CrmAdapterService = yield* CrmAdapter
+    const store = yield* LeadStore
+    const webhooks = yield* Effect.serviceOption(CrmWebhooks)
+    const runtime = yield* Effect.runtime<never>()
+    const redelivery = options.redelivery ?? defaultRedelivery
+    const leaseMs = options.leaseMs ?? 60_000
+    const batchSize = options.batchSize ?? 100
+    const spanAttributes = (leadId: string) => ({ "leadstate.lead_id": leadId, "leadstate.vendor": adapter.vendor })
+
+    const load = (leadId: string) =>
+      Effect.flatMap(
+        store.load(leadId),
+        Option.match({
+          onNone: () => Effect.fail(new LeadNotFound({ leadId })),
+          onSome: (lead) => Effect.succeed(lead),
+        }),
+      )
+
+    /** A snapshot returning the lead to the state before `intent` (history event "rollback"). */
+    const compensate = (snapshot: LeadSnapshot, intent: SetState, at: number): LeadSnapshot => {
+      const before = snapshot.history.length >= 2 ? snapshot.history[snapshot.history.length - 2] : undefined
+      const entry: HistoryEntry = { event: "rollback", from: intent.to, to: intent.from, at }
+      const history = [...snapshot.history, entry]
+      const limit = lifecycle.historyLimit
+      const interval = lifecycle.followUpIntervalMs
+      const next: { -readonly [K in keyof LeadSnapshot]: LeadSnapshot[K] } = {
+        schemaVersion: snapshot.schemaVersion,
+        leadId: snapshot.leadId,
+        state: intent.from,
+        previousState: intent.to,
+        enteredAt: before !== undefined && before.to === intent.from ? before.at : at,
+        updatedAt: at,
+        version: snapshot.version + 1,
+        metadata: snapshot.metadata,
+        history: history.length > limit ? history.slice(history.length - limit) : history,
+      }
+      if (before !== undefined && before.to === intent.from && before.disposition !== undefined) {
+        next.disposition = before.disposition
+      }
+      if (interval !== undefined && lifecycle.states.get(intent.from)?.followUpNext !== undefined) {
+        next.due = { event: "followUpDue", at: at + interval }
+      }
+      return next
+    }
+
+    /** Moves a lead back after its SetState failed, when nothing moved it since. */
+    const rollback = (entry: OutboxEntry, tally: Tally) =>
+      Effect.gen(function* () {
+        const intent = entry.intent
+        if (intent._tag !== "SetState") return
+        const version = versionOf(entry)
+        const lead = yield* store.load(entry.leadId)
+        if (Option.isNone(lead)) return
+        const snapshot = lead.value.snapshot
+        if (snapshot.version !== version || snapshot.state !== intent.to) {
+          tally.notRolledBack.push({
+            entryId: entry.id,
+            reason: `the lead moved on (version ${snapshot.version}, state "${snapshot.state}") after the failed write`,
+          })
+          return
+        }
+        const now = yield* Clock.currentTimeMillis
+        const saved = yield* Effect.either(store.save(compensate(snapshot, intent, now), snapshot.version, []))
+        if (Either.isLeft(saved)) {
+          if (saved.left._tag === "StoreError") return yield* Effect.fail(saved.left)
+          tally.notRolledBack.push({ entryId: entry.id, reason: saved.left.message })
+          return
+        }
+        tally.rolledBack++
+        yield* Effect.logWarning("vendor refused a write; lead rolled back").pipe(
+          Effect.annotateLogs({ leadId: entry.leadId, entryId: entry.id, from: intent.to, to: intent.from }),
+        )
+      })
+
+    const failure = (error: CrmError) => ({ reason: error.reason._tag, message: error.message })
+
+    /** Settles an entry after a retryable or final failure. */
+    const settleFailure = (entry: OutboxEntry, error: CrmError, tally: Tally) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const delay = RetryPolicy.nextDelay(redelivery, error, Math.max(1, entry.attempts), 0, yield* Random.next)
+        if (delay !== undefined) {
+          const retryAt = now + delay
+          const { correlationId: _, ...rest } = entry
+          yield* store.updateOutbox({ ...rest, status: "pending", availableAt: retryAt, failure: failure(error) })
+          tally.retried++
+          return { _tag: "Queued", retryAt, error } satisfies Delivered
+        }
+        yield* store.updateOutbox({ ...entry, status: "failed", failure: failure(error) })
+        tally.failed++
+        yield* rollback(entry, tally)
+        return { _tag: "Failed", error } satisfies Delivered
+      })
+
+    /** Was a previous attempt applied? Read the lead back (when the adapter can). */
+    const alreadyApplied = (intent: SyncIntent, ref: LeadRef) =>
+      Effect.gen(function* () {
+        const target = intent._tag === "SetState" ? intent.to : intent._tag === "CreateLead" ? intent.state : undefined
+        if (target === undefined || !adapter.capabilities.readBack) return Option.none<SyncReceipt>()
+        const read = yield* Effect.either(adapter.readBack(ref))
+        if (Either.isLeft(read) || read.right.state !== target) return Option.none<SyncReceipt>()
+        return Option.some<SyncReceipt>({
+          _tag: "Confirmed",
+          vendorLeadId: read.right.vendorLeadId,
+          vendorState: read.right.vendorState,
+        })
+      })
+
+    /**
+     * A re-sent `CreateLead` the vendor refuses as a duplicate, naming the existing lead: the
+     * earlier attempt arrived, so that lead is ours.
+     */
+    const duplicateOfOurs = (entry: OutboxEntry, error: CrmError): SyncReceipt | undefined =>
+      entry.attempts > 0 && entry.intent._tag === "CreateLead" && error.reason._tag === "DuplicateLead"
+        ? { _tag: "Confirmed", vendorLeadId: error.reason.existingId, vendorState: undefined }
+        : undefined
+
+    /** Delivers one claimed entry. */
+    const deliver = (entry: OutboxEntry, tally: Tally) =>
+      Effect.gen(function* () {
+        const lead = yield* store.load(entry.leadId)
+        const vendorLeadId = Option.isSome(lead) ? lead.value.vendorLeadId : undefined
+        const ref: LeadRef = { leadId: entry.leadId, vendorLeadId }
+        const previously = entry.attempts > 0 ? yield* alreadyApplied(entry.intent, ref) : Option.none<SyncReceipt>()
+        // Record the attempt before sending: after a crash, attempts > 0 says it may have arrived.
+        const attempted: OutboxEntry = { ...entry, attempts: entry.attempts + 1 }
+        if (Option.isNone(previously)) yield* store.updateOutbox(attempted)
+        const sent = Option.isSome(previously)
+          ? Either.right(previously.value)
+          : yield* Effect.either(adapter.send(entry.intent, ref))
+        let receipt: SyncReceipt
+        if (Either.isLeft(sent)) {
+          const adopted = duplicateOfOurs(entry, sent.left)
+          if (adopted === undefined) return yield* settleFailure(attempted, sent.left, tally)
+          receipt = adopted
+        } else receipt = sent.right
+        if (receipt.vendorLeadId !== undefined && receipt.vendorLeadId !== vendorLeadId && Option.isSome(lead)) {
+          yield* store.setVendorLeadId(entry.leadId, receipt.vendorLeadId)
+        }
+        if (receipt._tag === "Confirmed") {
+          yield* store.updateOutbox({ ...attempted, status: "confirmed" })
+          tally.confirmed++
+          return { _tag: "Confirmed" } satisfies Delivered
+        }
+        yield* store.updateOutbox({ ...attempted, status: "accepted", correlationId: receipt.correlationId })
+        tally.accepted++
+        return { _tag: "Pending", correlationId: receipt.correlationId } satisfies Delivered
+      }).pipe(
+        Effect.withSpan("LeadEngine.dispatch", { attributes: { ...spanAttributes(entry.leadId), entry: entry.id } }),
+      )
+
+    const report = (tally: Tally): DispatchReport => ({ ...tally, notRolledBack: [...tally.notRolledBack] })
+
+    const dispatchDue: Effect.Effect<DispatchReport, StoreError> = Effect.gen(function* () {
+      const tally = emptyTally()
+      for (;;) {
+        const now = yield* Clock.currentTimeMillis
+        const batch = yield* store.claim(now, batchSize, leaseMs)
+        if (batch.length === 0) break
+        yield* Effect.forEach(batch, (entry) => deliver(entry, tally), { discard: true })
+      }
+      return report(tally)
+    }).pipe(Effect.withSpan("LeadEngine.dispatchDue", { attributes: { "leadstate.vendor": adapter.vendor } }))
+
+    /** Saves a step and delivers its entries (pre-leased to this caller). */
+    const commit = (previous: StoredLead | undefined, step: Transitioned) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const leadId = step.snapshot.leadId
+        const earlier = previous === undefined ? [] : yield* store.outbox(leadId)
+        const blocked = earlier.some((e) => e.status === "pending")
+        const entries: Array<OutboxEntry> = step.intents.map((intent, index) => ({
+          id: entryId(leadId, step.snapshot.version, index),
+          leadId,
+          intent,
+          status: "pending",
+          attempts: 0,
+          // Leased to this caller; an older pending write of the lead goes first (via dispatchDue).
+          availableAt: blocked ? now : now + leaseMs,
+        }))
+        yield* store.save(step.snapshot, previous?.snapshot.version, entries)
+        if (blocked) return { _tag: "Queued", retryAt: now, error: undefined } satisfies Outcome
+        const tally = emptyTally()
+        let outcome: Outcome = { _tag: "Confirmed" }
+        for (const entry of entries) {
+          const delivered = yield* deliver(entry, tally)
+          if (delivered._tag === "Failed") return yield* Effect.fail(delivered.error)
+          if (delivered._tag === "Queued") {
+            // Later entries of the lead wait behind this one; release their lease.
+            for (const rest of entries.slice(entries.indexOf(entry) + 1)) {
+              yield* store.updateOutbox({ ...rest, availableAt: delivered.retryAt })
+            }
+            return { _tag: "Queued", retryAt: delivered.retryAt, error: delivered.error } satisfies Outcome
+          }
+          if (delivered._tag === "Pending") outcome = delivered
+        }
+        return outcome
+      })
+
+    const stamp = (event: unknown, now: number): unknown =>
+      typeof event === "object" && event !== null && !Array.isArray(event) && !("at" in event)
+        ? { ...event, at: now }
+        : event
+
+    const apply = (leadId: string, event: unknown): Effect.Effect<Outcome, ApplyError> =>
+      Effect.gen(function* () {
+        const lead = yield* load(leadId)
+        const now = yield* Clock.currentTimeMillis
+        const step = transition(lifecycle, lead.snapshot, stamp(event, now))
+        if (Either.isLeft(step)) return yield* Effect.fail(step.left)
+        return yield* commit(lead, step.right)
+      }).pipe(Effect.withSpan("LeadEngine.apply", { attributes: spanAttributes(leadId) }))
+
+    const create = (leadId: string, opts: { readonly at?: number; readonly metadata: Metadata.Metadata }) =>
+      Effect.gen(function* () {
+        const at = opts.at ?? (yield* Clock.currentTimeMillis)
+        return yield* commit(undefined, start(lifecycle, { leadId, at, metadata: opts.metadata }))
+      }).pipe(Effect.withSpan("LeadEngine.create", { attributes: spanAttributes(leadId) }))
+
+    /** Applies a vendor-side change: saved, with its writes recorded as already confirmed. */
+    const applyVendorChange = (leadId: string, event: LeadChanged) =>
+      Effect.gen(function* () {
+        const lead = yield* load(leadId)
+        if (event.at < lead.snapshot.updatedAt) return "stale" as const
+        const step = transition(lifecycle, lead.snapshot, event.event)
+        if (Either.isLeft(step)) return step.left
+        const now = yield* Clock.currentTimeMillis
+        const entries: Array<OutboxEntry> = step.right.intents.map((intent, index) => ({
+          id: entryId(leadId, step.right.snapshot.version, index),
+          leadId,
+          intent,
+          status: "confirmed",
+          attempts: 0,
+          availableAt: now,
+        }))
+        yield* store.save(step.right.snapshot, lead.snapshot.version, entries)
+        return "applied" as const
+      }).pipe(Effect.retry({ times: 3, while: (e) => e._tag === "VersionConflict" }))
+
+    const handleWebhook = (raw: RawWebhook): Effect.Effect<WebhookReport, WebhookError | StoreError> =>
+      Effect.gen(function* () {
+        if (Option.isNone(webhooks)) {
+          return yield* Effect.fail(
+            new WebhookError({
+              vendor: adapter.vendor,
+              reason: "Unsupported",
+              detail: "the engine was built without a CrmWebhooks decoder",
+            }),
+          )
+        }
+        const events = yield* webhooks.value.decode(raw)
+        const tally = emptyTally()
+        let applied = 0
+        let duplicates = 0
+        let stale = 0
+        let unmatched = 0
+        const rejected: Array<{ vendorEventId: string; error: LifecycleError }> = []
+        for (const event of events) {
+          if (!(yield* store.rememberEvent(event.vendorEventId))) {
+            duplicates++
+            continue
+          }
+          const leadId = event.ref.leadId
+          yield* Effect.annotateCurrentSpan("leadstate.lead_id", leadId)
+          if (event._tag === "LeadChanged") {
+            const result = yield* Effect.either(applyVendorChange(leadId, event))
+            if (Either.isLeft(result)) {
+              if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
+              unmatched++
+            } else if (result.right === "applied") applied++
+            else if (result.right === "stale") stale++
+            else rejected.push({ vendorEventId: event.vendorEventId, error: result.right })
+            continue
+          }
+          const entry = yield* store.oldestAccepted(leadId)
+          if (Option.isNone(entry)) {
+            unmatched++
+            continue
+          }
+          if (event.ref.vendorLeadId !== undefined) {
+            const lead = yield* store.load(leadId)
+            if (Option.isSome(lead) && lead.value.vendorLeadId === undefined) {
+              yield* store.setVendorLeadId(leadId, event.ref.vendorLeadId)
+            }
+          }
+          if (event._tag === "SyncConfirmed") {
+            yield* store.updateOutbox({ ...entry.value, status: "confirmed" })
+            tally.confirmed++
+          } else {
+            const error = new CrmError({
+              vendor: adapter.vendor,
+              operation: entry.value.intent._tag,
+              leadId,
+              reason: event.reason,
+            })
+            yield* settleFailure(entry.value, error, tally)
+          }
+        }
+        return { ...report(tally), applied, duplicates, stale, unmatched, rejected }
+      }).pipe(Effect.withSpan("LeadEngine.handleWebhook", { attributes: { "leadstate.vendor": adapter.vendor } }))
+
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+
+    const webhookHandler = async (request: Request): Promise<Response> => {
+      if (request.method !== "POST") return json(405, { error: "webhooks are POSTed" })
+      const headers: Record<string, string> = {}
+      request.headers.forEach((value, key) => {
+        headers[key] = value
+      })
+      const body = new Uint8Array(await request.arrayBuffer())
+      const exit = await Runtime.runPromiseExit(runtime)(handleWebhook({ headers, body }))
+      if (Exit.isSuccess(exit)) {
+        const { rejected, notRolledBack, ...counts } = exit.value
+        return json(200, { ...counts, rejected: rejected.length, notRolledBack: notRolledBack.length })
+      }
+      const error = Cause.failureOption(exit.cause)
+      if (Option.isNone(error) || error.value._tag === "StoreError") {
+        return json(500, { error: "internal error while handling the webhook" })
+      }
+      const status = error.value.reason === "InvalidSignature" ? 401 : error.value.reason === "Malformed" ? 400 : 200
+      return json(status, { error: error.value.message, reason: error.value.reason })
+    }
+
+    const fireDeadlines = (limit = 1_000): Effect.Effect<DeadlineReport, StoreError> =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const leadIds = yield* store.dueLeads(now, limit)
+        let fired = 0
+        const errors: Array<{ leadId: string; error: ApplyError }> = []
+        for (const leadId of leadIds) {
+          const lead = yield* store.load(leadId)
+          if (Option.isNone(lead)) continue
+          for (const event of dueEvents(lead.value.snapshot, now)) {
+            const result = yield* Effect.either(apply(leadId, event))
+            if (Either.isRight(result)) fired++
+            else if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
+            else errors.push({ leadId, error: result.left })
+          }
+        }
+        return { fired, errors }
+      }).pipe(Effect.withSpan("LeadEngine.fireDeadlines", { attributes: { "leadstate.vendor": adapter.vendor } }))
+
+    const applyMany = (
+      items: Iterable<{ readonly leadId: string; readonly event: unknown }>,
+      opts: { readonly concurrency: number },
+    ) => Effect.forEach(items, (item) => Effect.either(apply(item.leadId, item.event)), opts)
+
+    return {
+      lifecycle,
+      create,
+      apply,
+      applyMany,
+      dispatchDue,
+      handleWebhook,
+      webhookHandler,
+      fireDeadlines,
+    } satisfies LeadEngine
+  })

@@ -1,0 +1,197 @@
+/**
+ * The store port: where the engine keeps lead snapshots and the outbox of vendor writes.
+ * A snapshot and the outbox entries its transition produced are saved in one atomic step,
+ * guarded by the snapshot's version, so two writers on one lead never overwrite each other
+ * and a crash never loses a pending vendor write. `layerMemory` is the in-memory default;
+ * every store passes `storeSuite` from `@leadstate/testkit/storeSuite`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import type { CrmErrorReason } from "./CrmError.js"
+import type { LeadSnapshot } from "./LeadSnapshot.js"
+import type { SyncIntent } from "./SyncIntent.js"
+
+/** A lead as stored: its snapshot and, once the vendor told us, the vendor's id for it. */
+export interface StoredLead {
+  readonly snapshot: LeadSnapshot
+  readonly vendorLeadId: string | undefined
+}
+
+/** Where an outbox entry stands: waiting to be sent, accepted (awaiting a webhook), or settled. */
+export type OutboxStatus = "pending" | "accepted" | "confirmed" | "failed"
+
+/** One vendor write to deliver, at least once. */
+export interface OutboxEntry {
+  /** Idempotency key: `${leadId}/${version}/${index}` (see {@link entryId}). */
+  readonly id: string
+  readonly leadId: string
+  readonly intent: SyncIntent
+  readonly status: OutboxStatus
+  /** Send attempts started so far; above 0 the vendor may already have the write. */
+  readonly attempts: number
+  /** Epoch ms before which the entry is not claimed (retry backoff, or a lease). */
+  readonly availableAt: number
+  /** The vendor's correlation id of an accepted write. */
+  readonly correlationId?: string
+  /** The last failure, kept for reports. */
+  readonly failure?: { readonly reason: CrmErrorReason["_tag"]; readonly message: string }
+}
+
+/** The idempotency key of the `index`-th intent produced by the transition to `version`. */
+export const entryId = (leadId: string, version: number, index: number): string => `${leadId}/${version}/${index}`
+
+/** The store failed (connection, constraint, corrupt row); `operation` names the call. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  detail: Schema.String,
+}) {
+  override get message(): string {
+    return `Lead store ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/**
+ * Another writer saved the lead first (or it already exists, or it does not exist yet).
+ * Nothing was written; reload the lead and apply the event again.
+ */
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  leadId: Schema.String,
+  /** The version the writer read; `undefined`: it expected no lead. */
+  expected: Schema.UndefinedOr(Schema.Number),
+  /** The stored version; `undefined`: there is no lead. */
+  actual: Schema.UndefinedOr(Schema.Number),
+}) {
+  override get message(): string {
+    const show = (v: number | undefined) => (v === undefined ? "no lead" : `version ${v}`)
+    return `Lead "${this.leadId}" changed concurrently: expected ${show(this.expected)}, found ${show(this.actual)}. Nothing was written; reload the lead and apply the event again.`
+  }
+}
+
+/** The store, as the engine uses it. */
+export interface LeadStoreService {
+  readonly load: (leadId: string) => Effect.Effect<Option.Option<StoredLead>, StoreError>
+  /**
+   * Saves the snapshot and appends `outbox`, atomically, when the stored version equals
+   * `expectedVersion` (`undefined`: the lead must not exist). Otherwise `VersionConflict`
+   * and nothing is written. The vendor lead id already stored is kept.
+   */
+  readonly save: (
+    snapshot: LeadSnapshot,
+    expectedVersion: number | undefined,
+    outbox: ReadonlyArray<OutboxEntry>,
+  ) => Effect.Effect<void, StoreError | VersionConflict>
+  readonly setVendorLeadId: (leadId: string, vendorLeadId: string) => Effect.Effect<void, StoreError>
+  /**
+   * Pending entries with `availableAt <= now`, oldest first, at most `limit`, leased by moving
+   * their `availableAt` to `now + leaseMs`. Per lead, an entry is only claimed when no older
+   * entry of that lead is still pending, so one lead's writes go out in order.
+   */
+  readonly claim: (now: number, limit: number, leaseMs: number) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+  /** Replaces the entry with the same id. */
+  readonly updateOutbox: (entry: OutboxEntry) => Effect.Effect<void, StoreError>
+  /** The lead's entries, oldest first. */
+  readonly outbox: (leadId: string) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+  /** The lead's oldest entry awaiting its webhook. */
+  readonly oldestAccepted: (leadId: string) => Effect.Effect<Option.Option<OutboxEntry>, StoreError>
+  /** Leads whose deadline (`snapshot.due.at`) has passed by `now`, at most `limit`. */
+  readonly dueLeads: (now: number, limit: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Records a vendor event id; true the first time, false for a duplicate. */
+  readonly rememberEvent: (vendorEventId: string) => Effect.Effect<boolean, StoreError>
+}
+
+/** The store tag. */
+export class LeadStore extends Context.Tag("@leadstate/core/LeadStore")<LeadStore, LeadStoreService>() {
+  /** A fresh in-memory store per layer build. */
+  static readonly layerMemory: Layer.Layer<LeadStore> = Layer.effect(
+    LeadStore,
+    Effect.sync(() => unsafeMakeMemory()),
+  )
+}
+
+/** A fresh in-memory store (two engines given the same one share their leads). */
+export const makeMemory: Effect.Effect<LeadStoreService> = Effect.sync(() => unsafeMakeMemory())
+
+/** {@link LeadStore.layerMemory}, as a module-level export. */
+export const layerMemory: Layer.Layer<LeadStore> = LeadStore.layerMemory
+
+const unsafeMakeMemory = (): LeadStoreService => {
+  // Every operation is one synchronous block, so each is atomic with respect to other fibers.
+  const leads = new Map<string, StoredLead>()
+  // Insertion order is creation order; replacing a value keeps its place.
+  const entries = new Map<string, OutboxEntry>()
+  const events = new Set<string>()
+  const fail = (operation: string, detail: string) => Effect.fail(new StoreError({ operation, detail }))
+  return {
+    load: (leadId) => Effect.sync(() => Option.fromNullable(leads.get(leadId))),
+    save: (snapshot, expectedVersion, outbox) =>
+      Effect.suspend((): Effect.Effect<void, StoreError | VersionConflict> => {
+        const current = leads.get(snapshot.leadId)
+        const actual = current?.snapshot.version
+        if (actual !== expectedVersion) {
+          return Effect.fail(new VersionConflict({ leadId: snapshot.leadId, expected: expectedVersion, actual }))
+        }
+        const ids = new Set<string>()
+        for (const entry of outbox) {
+          if (entries.has(entry.id) || ids.has(entry.id)) return fail("save", `outbox entry "${entry.id}" exists`)
+          if (entry.leadId !== snapshot.leadId) {
+            return fail("save", `outbox entry "${entry.id}" belongs to lead "${entry.leadId}"`)
+          }
+          ids.add(entry.id)
+        }
+        leads.set(snapshot.leadId, { snapshot, vendorLeadId: current?.vendorLeadId })
+        for (const entry of outbox) entries.set(entry.id, entry)
+        return Effect.void
+      }),
+    setVendorLeadId: (leadId, vendorLeadId) =>
+      Effect.suspend(() => {
+        const current = leads.get(leadId)
+        if (current === undefined) return fail("setVendorLeadId", `no lead "${leadId}"`)
+        leads.set(leadId, { ...current, vendorLeadId })
+        return Effect.void
+      }),
+    claim: (now, limit, leaseMs) =>
+      Effect.sync(() => {
+        const claimed: Array<OutboxEntry> = []
+        const blocked = new Set<string>()
+        for (const entry of entries.values()) {
+          if (claimed.length >= limit) break
+          if (entry.status !== "pending" || blocked.has(entry.leadId)) continue
+          blocked.add(entry.leadId)
+          if (entry.availableAt > now) continue
+          const leased = { ...entry, availableAt: now + leaseMs }
+          entries.set(entry.id, leased)
+          claimed.push(leased)
+        }
+        return claimed
+      }),
+    updateOutbox: (entry) =>
+      Effect.suspend(() => {
+        if (!entries.has(entry.id)) return fail("updateOutbox", `no outbox entry "${entry.id}"`)
+        entries.set(entry.id, entry)
+        return Effect.void
+      }),
+    outbox: (leadId) => Effect.sync(() => [...entries.values()].filter((e) => e.leadId === leadId)),
+    oldestAccepted: (leadId) =>
+      Effect.sync(() => {
+        for (const e of entries.values()) if (e.leadId === leadId && e.status === "accepted") return Option.some(e)
+        return Option.none()
+      }),
+    dueLeads: (now, limit) =>
+      Effect.sync(() => {
+        const out: Array<string> = []
+        for (const [leadId, lead] of leads) {
+          if (out.length >= limit) break
+          const due = lead.snapshot.due
+          if (due !== undefined && due.at <= now) out.push(leadId)
+        }
+        return out
+      }),
+    rememberEvent: (vendorEventId) =>
+      Effect.sync(() => {
+        if (events.has(vendorEventId)) return false
+        events.add(vendorEventId)
+        return true
+      }),
+  }
+}

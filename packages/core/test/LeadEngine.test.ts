@@ -1,0 +1,538 @@
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { FetchHttpClient } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { GenericAdapter } from "@leadstate/adapter-generic"
+import { startFakeGenericServer } from "@leadstate/adapter-generic/testing"
+import { UservoxAdapter } from "@leadstate/adapter-uservox"
+import { startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
+import {
+  autoDealer,
+  CrmAdapter,
+  CrmError,
+  CrmWebhooks,
+  LeadEngine,
+  LeadStore,
+  Lifecycle,
+  RetryPolicy,
+  type StateMap,
+  type SyncIntent,
+  WebhookInbox,
+} from "@leadstate/core"
+import { Context, Deferred, Duration, Effect, Either, Option, Redacted, Ref, TestClock } from "effect"
+
+const dealer = Lifecycle.unsafeMake(autoDealer)
+const API_KEY = "sk-workspace_0123456789abcdef0123456789abcdef0123456789abcdef012345"
+const contact = { name: "Marta Ruiz", email: "marta@example.org", phone: "+919800000001" }
+
+/** Redelivery after a retryable failure: fast, so tests wait milliseconds. */
+const redelivery: RetryPolicy.RetryPolicy = {
+  ...RetryPolicy.defaults,
+  maxAttempts: 5,
+  baseDelayMs: 20,
+  maxDelayMs: 100,
+  jitter: 0,
+  budgetMs: Number.POSITIVE_INFINITY,
+}
+/** The adapters' own retries: none, so a fault reaches the engine. */
+const noRetry: RetryPolicy.RetryPolicy = { ...RetryPolicy.none, requestTimeoutMs: 2_000 }
+
+const genericMap: StateMap.StateMapConfig = {
+  states: {
+    new: "new",
+    contacted: "contacted",
+    followup_1: "follow_up",
+    followup_2: "follow_up",
+    followup_3: "follow_up",
+    interested: "qualified",
+    test_drive_booked: "qualified",
+    converted: "converted",
+    lost: "lost",
+    snoozed: "follow_up",
+  },
+  reverse: { follow_up: "followup_1", qualified: "interested" },
+}
+
+const engineOver = (
+  adapter: CrmAdapter.CrmAdapterService,
+  store: LeadStore.LeadStoreService,
+  webhooks?: CrmWebhooks.CrmWebhooksService,
+) => {
+  const base = Context.make(CrmAdapter.CrmAdapter, adapter).pipe(Context.add(LeadStore.LeadStore, store))
+  const context = webhooks === undefined ? base : Context.add(base, CrmWebhooks.CrmWebhooks, webhooks)
+  return Effect.provide(LeadEngine.make(dealer, { redelivery, leaseMs: 5_000 }), context)
+}
+
+const genericSetup = Effect.gen(function* () {
+  const fake = yield* startFakeGenericServer({ apiKey: API_KEY })
+  const adapter = yield* GenericAdapter.make({
+    lifecycle: dealer,
+    stateMap: genericMap,
+    baseUrl: fake.url,
+    apiKey: Redacted.make(API_KEY),
+    chatbotId: "bot_1",
+    retry: noRetry,
+  }).pipe(Effect.provide(FetchHttpClient.layer))
+  const store = yield* LeadStore.makeMemory
+  const engine = yield* engineOver(adapter, store)
+  const puts = () => fake.requests().filter((r) => r.method === "PUT").length
+  return { fake, adapter, store, engine, puts }
+})
+
+const stored = (store: LeadStore.LeadStoreService, leadId: string) =>
+  Effect.map(store.load(leadId), Option.getOrUndefined)
+
+const failureOf = <A, E>(result: Either.Either<A, E>): E => {
+  if (Either.isRight(result)) throw new Error(`expected a failure, got ${JSON.stringify(result.right)}`)
+  return result.left
+}
+
+/** Polls `check` (wall clock) until it holds or `timeoutMs` passes. */
+const until = <E>(check: Effect.Effect<boolean, E>, timeoutMs = 3_000) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    while (!(yield* check)) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage("condition not met in time")
+      yield* Effect.sleep(Duration.millis(10))
+    }
+  })
+
+const toContacted = { type: "transition", to: "contacted" } as const
+
+/** An adapter that confirms everything, after `onSend`. */
+const stubAdapter = (onSend: (intent: SyncIntent.SyncIntent) => Effect.Effect<unknown>) => {
+  const handler = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
+    plan: () => Either.right([]),
+    send: (intent) =>
+      Effect.as(onSend(intent), { _tag: "Confirmed", vendorLeadId: `v-${intent.leadId}`, vendorState: undefined }),
+  })
+  return CrmAdapter.make({
+    vendor: "stub",
+    capabilities: {
+      create: true,
+      readBack: false,
+      asyncConfirmation: false,
+      dispositions: true,
+      snooze: true,
+      bulk: false,
+      delete: false,
+      webhooks: false,
+    },
+    handlers: { CreateLead: handler(), SetState: handler(), MergeMetadata: handler() },
+  })
+}
+
+describe("LeadEngine with a stub vendor", () => {
+  it.live("applyMany runs at most `concurrency` applies at once and reports each result", () =>
+    Effect.gen(function* () {
+      let inFlight = 0
+      let peak = 0
+      const adapter = stubAdapter((intent) =>
+        intent._tag === "CreateLead"
+          ? Effect.void
+          : Effect.acquireUseRelease(
+              Effect.sync(() => {
+                inFlight++
+                peak = Math.max(peak, inFlight)
+              }),
+              () => Effect.sleep(Duration.millis(5)),
+              () => Effect.sync(() => inFlight--),
+            ),
+      )
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(adapter, store)
+      const leadIds = Array.from({ length: 12 }, (_, i) => `L-${i}`)
+      yield* Effect.forEach(leadIds, (leadId) => engine.create(leadId, { metadata: contact }))
+      const results = yield* engine.applyMany(
+        [...leadIds.map((leadId) => ({ leadId, event: toContacted })), { leadId: "L-0", event: toContacted }],
+        { concurrency: 3 },
+      )
+      assert.strictEqual(peak, 3)
+      assert.strictEqual(results.filter(Either.isRight).length, 12)
+      assert.strictEqual(failureOf(results[12] ?? Either.right(null))._tag, "InvalidTransition")
+    }),
+  )
+
+  it.effect("apply and dispatch run in spans carrying the lead id and vendor", () =>
+    Effect.gen(function* () {
+      const spans: Array<{ name: string; attributes: Record<string, unknown>; parent: string | undefined }> = []
+      const adapter = stubAdapter(() =>
+        Effect.flatMap(Effect.currentSpan, (span) =>
+          Effect.sync(() =>
+            spans.push({
+              name: span.name,
+              attributes: Object.fromEntries(span.attributes),
+              parent:
+                span.parent._tag === "Some" && span.parent.value._tag === "Span" ? span.parent.value.name : undefined,
+            }),
+          ),
+        ).pipe(Effect.orDie),
+      )
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(adapter, store)
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      assert.deepStrictEqual(spans.at(-1), {
+        name: "LeadEngine.dispatch",
+        attributes: { "leadstate.lead_id": "L-1", "leadstate.vendor": "stub", entry: "L-1/1/0" },
+        parent: "LeadEngine.apply",
+      })
+    }),
+  )
+})
+
+describe("LeadEngine with the generic vendor (synchronous)", () => {
+  it.scopedLive("create and apply are confirmed at the vendor; the vendor id is stored", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine } = yield* genericSetup
+      assert.deepStrictEqual(yield* engine.create("L-1", { metadata: contact }), { _tag: "Confirmed" })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId
+      assert.match(vendorLeadId ?? "", /^lead_/)
+      assert.deepStrictEqual(yield* engine.apply("L-1", toContacted), { _tag: "Confirmed" })
+      assert.strictEqual(fake.lead(vendorLeadId ?? "")?.status, "contacted")
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.state, "contacted")
+      assert.strictEqual(lead?.snapshot.version, 1)
+      const outbox = yield* store.outbox("L-1")
+      assert.deepStrictEqual(
+        outbox.map((e) => [e.id, e.status, e.attempts]),
+        [
+          ["L-1/0/0", "confirmed", 1],
+          ["L-1/1/0", "confirmed", 1],
+        ],
+      )
+    }),
+  )
+
+  it.scopedLive("a lifecycle error leaves the store unchanged and sends nothing", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine } = yield* genericSetup
+      yield* engine.create("L-1", { metadata: contact })
+      const before = yield* stored(store, "L-1")
+      const requests = fake.requests().length
+      const error = failureOf(yield* Effect.either(engine.apply("L-1", { type: "transition", to: "converted" })))
+      assert.strictEqual(error._tag, "InvalidTransition")
+      assert.deepStrictEqual(yield* stored(store, "L-1"), before)
+      assert.strictEqual((yield* store.outbox("L-1")).length, 1)
+      assert.strictEqual(fake.requests().length, requests)
+      const missing = failureOf(yield* Effect.either(engine.apply("nope", toContacted)))
+      assert.strictEqual(missing._tag, "LeadNotFound")
+    }),
+  )
+
+  it.scopedLive("two concurrent applies on one lead: exactly one wins, the other gets VersionConflict", () =>
+    Effect.gen(function* () {
+      const { fake, adapter, store, puts } = yield* genericSetup
+      // Both writers load before either saves.
+      const loaded = yield* Ref.make(0)
+      const bothLoaded = yield* Deferred.make<void>()
+      const racing = yield* Ref.make(false)
+      const barrier: LeadStore.LeadStoreService = {
+        ...store,
+        load: (leadId) =>
+          Effect.tap(store.load(leadId), () =>
+            Effect.gen(function* () {
+              if (!(yield* Ref.get(racing))) return
+              if ((yield* Ref.updateAndGet(loaded, (n) => n + 1)) === 2) yield* Deferred.succeed(bothLoaded, undefined)
+              yield* Deferred.await(bothLoaded)
+            }),
+          ),
+      }
+      const engine = yield* engineOver(adapter, barrier)
+      yield* engine.create("L-1", { metadata: contact })
+      yield* Ref.set(racing, true)
+      const results = yield* Effect.all(
+        [
+          Effect.either(engine.apply("L-1", toContacted)),
+          Effect.either(engine.apply("L-1", { type: "transition", to: "lost", disposition: "wrong_number" })),
+        ],
+        { concurrency: 2 },
+      )
+      yield* Ref.set(racing, false)
+      const wins = results.filter(Either.isRight)
+      const losses = results.filter(Either.isLeft).map((r) => r.left._tag)
+      assert.strictEqual(wins.length, 1)
+      assert.deepStrictEqual(losses, ["VersionConflict"])
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.version, 1)
+      assert.strictEqual((yield* store.outbox("L-1")).length, 2)
+      assert.strictEqual(puts(), 1)
+      assert.strictEqual(fake.lead(lead?.vendorLeadId ?? "")?.status, lead?.snapshot.state)
+    }),
+  )
+
+  it.scopedLive("a vendor 400 fails the write and rolls the lead back", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine } = yield* genericSetup
+      yield* engine.create("L-1", { metadata: contact })
+      fake.inject({ method: "PUT", fault: { _tag: "Status", status: 400 } })
+      const error = failureOf(yield* Effect.either(engine.apply("L-1", toContacted)))
+      assert.strictEqual(error._tag, "CrmError")
+      if (error._tag === "CrmError") assert.strictEqual(error.reason._tag, "InvalidRequest")
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.state, "new")
+      assert.strictEqual(lead?.snapshot.version, 2)
+      assert.deepInclude(lead?.snapshot.history.at(-1), { event: "rollback", from: "contacted", to: "new" })
+      const entry = (yield* store.outbox("L-1")).at(-1)
+      assert.strictEqual(entry?.status, "failed")
+      assert.strictEqual(entry?.failure?.reason, "InvalidRequest")
+      assert.strictEqual(fake.lead(lead?.vendorLeadId ?? "")?.status, "new")
+    }),
+  )
+
+  it.scopedLive("a 503 queues the write; dispatchDue delivers it later", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, puts } = yield* genericSetup
+      yield* engine.create("L-1", { metadata: contact })
+      fake.inject({ method: "PUT", fault: { _tag: "Status", status: 503 } })
+      const outcome = yield* engine.apply("L-1", toContacted)
+      assert.strictEqual(outcome._tag, "Queued")
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "pending")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted", "not rolled back")
+      assert.strictEqual((yield* engine.dispatchDue).confirmed, 0, "not due yet")
+      yield* Effect.sleep(Duration.millis(40))
+      const report = yield* engine.dispatchDue
+      assert.strictEqual(report.confirmed, 1)
+      const entry = (yield* store.outbox("L-1")).at(-1)
+      assert.strictEqual(entry?.status, "confirmed")
+      assert.strictEqual(entry?.attempts, 2)
+      assert.strictEqual(puts(), 2)
+      assert.strictEqual(fake.lead((yield* stored(store, "L-1"))?.vendorLeadId ?? "")?.status, "contacted")
+    }),
+  )
+
+  it.scopedLive("restart: a new engine over the same store delivers leftover writes exactly once", () =>
+    Effect.gen(function* () {
+      const { fake, adapter, store, puts } = yield* genericSetup
+      // The first process: one write reaches the vendor but its answer is lost; one never leaves.
+      const lost = (leadId: string) =>
+        new CrmError.CrmError({
+          vendor: "generic",
+          operation: "SetState",
+          leadId,
+          reason: { _tag: "Transport", kind: "Reset", detail: "connection reset" },
+        })
+      const flaky: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent.leadId === "L-sent" || intent.leadId === "L-new"
+            ? intent._tag === "CreateLead" && intent.leadId === "L-sent"
+              ? adapter.send(intent, ref)
+              : Effect.zipRight(adapter.send(intent, ref), Effect.fail(lost(intent.leadId)))
+            : intent._tag === "SetState"
+              ? Effect.fail(lost(intent.leadId))
+              : adapter.send(intent, ref),
+      }
+      const first = yield* engineOver(flaky, store)
+      yield* first.create("L-sent", { metadata: contact })
+      yield* first.create("L-unsent", { metadata: { ...contact, email: "other@example.org" } })
+      assert.strictEqual((yield* first.apply("L-sent", toContacted))._tag, "Queued")
+      assert.strictEqual((yield* first.apply("L-unsent", toContacted))._tag, "Queued")
+      assert.strictEqual(
+        (yield* first.create("L-new", { metadata: { ...contact, email: "new@example.org" } }))._tag,
+        "Queued",
+      )
+      assert.strictEqual(puts(), 1)
+      // The second process.
+      const second = yield* engineOver(adapter, store)
+      yield* Effect.sleep(Duration.millis(40))
+      const report = yield* second.dispatchDue
+      assert.strictEqual(report.confirmed, 3)
+      // The create whose answer was lost: the vendor's duplicate refusal names our lead, adopted.
+      const created = yield* stored(store, "L-new")
+      assert.strictEqual((yield* store.outbox("L-new"))[0]?.status, "confirmed")
+      assert.strictEqual(fake.lead(created?.vendorLeadId ?? "")?.email, "new@example.org")
+      assert.strictEqual(fake.leads().filter((l) => l.email === "new@example.org").length, 1)
+      assert.strictEqual((yield* second.dispatchDue).confirmed, 0)
+      const putsFor = (leadId: string) =>
+        fake.requests().filter((r) => r.method === "PUT" && JSON.stringify(r.body).includes(`"leadId":"${leadId}"`))
+          .length
+      assert.strictEqual(putsFor("L-sent"), 1, "read back, not sent again")
+      assert.strictEqual(putsFor("L-unsent"), 1)
+      for (const leadId of ["L-sent", "L-unsent"]) {
+        assert.strictEqual((yield* store.outbox(leadId)).at(-1)?.status, "confirmed")
+        assert.strictEqual(fake.lead((yield* stored(store, leadId))?.vendorLeadId ?? "")?.status, "contacted")
+      }
+    }),
+  )
+
+  it.effect("fireDeadlines (TestClock) moves a contacted lead to followup_1 when its follow-up is due", () =>
+    Effect.gen(function* () {
+      const sent: Array<string> = []
+      const adapter = stubAdapter((intent) => Effect.sync(() => sent.push(intent._tag)))
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(adapter, store)
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      assert.strictEqual((yield* engine.fireDeadlines()).fired, 0)
+      yield* TestClock.adjust(Duration.days(2))
+      const report = yield* engine.fireDeadlines()
+      assert.strictEqual(report.fired, 1)
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.state, "followup_1")
+      assert.strictEqual(lead?.snapshot.updatedAt, Duration.toMillis(Duration.days(2)))
+      assert.deepStrictEqual(sent, ["CreateLead", "SetState", "SetState"])
+      assert.strictEqual((yield* engine.fireDeadlines()).fired, 0)
+    }),
+  )
+})
+
+// --- uservox: asynchronous confirmation by webhook --------------------------------------------
+
+const API_TOKEN = "uvx_live_5f0c9a7b3e1d4c2b8a6f0e9d7c5b3a19"
+const CALLBACK_TOKEN = "cb_token_7e6d5c4b3a2f1e0d"
+const PROJECT = "6650aa11bb22cc33dd44ee55"
+const PROCESS = "6650aa11bb22cc33dd44ee66"
+const uservoxMap: StateMap.StateMapConfig = {
+  states: {
+    new: "new_lead",
+    contacted: "make_first_call",
+    followup_1: "schedule_second_call",
+    followup_2: "followup_2",
+    followup_3: "followup_3",
+    interested: "interested",
+    test_drive_booked: "test_drive",
+    converted: "retail",
+    lost: "lost",
+    snoozed: "callback_later",
+  },
+}
+
+/** A real HTTP server on 127.0.0.1 serving a `Request -> Response` handler, closed with the scope. */
+const serveHandler = (handler: (request: Request) => Promise<Response>) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly close: () => void }>((resume) => {
+      const server = createServer(WebhookInbox.nodeListener(handler))
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo
+        resume(Effect.succeed({ url: `http://127.0.0.1:${port}/webhooks/uservox`, close: () => server.close() }))
+      })
+    }),
+    (s) => Effect.sync(() => s.close()),
+  )
+
+const uservoxSetup = Effect.gen(function* () {
+  const engineRef: { current: LeadEngine.LeadEngine | undefined } = { current: undefined }
+  const receiver = yield* serveHandler((request) =>
+    engineRef.current === undefined
+      ? Promise.resolve(new Response(null, { status: 503 }))
+      : engineRef.current.webhookHandler(request),
+  )
+  const fake = yield* startFakeUservoxServer({
+    apiToken: API_TOKEN,
+    projectId: PROJECT,
+    processes: [
+      {
+        processId: PROCESS,
+        states: ["new_lead", ...dealer.stateNames.filter((s) => s !== "new").map((s) => uservoxMap.states[s] ?? s)],
+        callback: { url: receiver.url, auth: { bearer: CALLBACK_TOKEN } },
+      },
+    ],
+    updateDelayMs: 5,
+  })
+  const options: UservoxAdapter.UservoxOptions = {
+    lifecycle: dealer,
+    stateMap: uservoxMap,
+    baseUrl: fake.baseUrl,
+    apiToken: Redacted.make(API_TOKEN),
+    projectId: PROJECT,
+    processId: PROCESS,
+    webhookAuth: { bearer: Redacted.make(CALLBACK_TOKEN) },
+    retry: noRetry,
+  }
+  const adapter = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
+  const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))
+  const store = yield* LeadStore.makeMemory
+  const engine = yield* engineOver(adapter, store, webhooks)
+  engineRef.current = engine
+  const lastEntry = (leadId: string) => Effect.map(store.outbox(leadId), (entries) => entries.at(-1))
+  const raw = (body: unknown): CrmWebhooks.RawWebhook => ({
+    headers: { authorization: `Bearer ${CALLBACK_TOKEN}`, "content-type": "application/json" },
+    body: new TextEncoder().encode(JSON.stringify(body)),
+  })
+  return { fake, adapter, store, engine, lastEntry, raw }
+})
+
+describe("LeadEngine with uservox (confirmed by webhook)", () => {
+  it.scopedLive("a transition is pending until the vendor's webhook confirms it", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, lastEntry } = yield* uservoxSetup
+      assert.deepStrictEqual(yield* engine.create("L-1", { metadata: contact }), { _tag: "Confirmed" })
+      const outcome = yield* engine.apply("L-1", toContacted)
+      assert.strictEqual(outcome._tag, "Pending")
+      assert.strictEqual((yield* lastEntry("L-1"))?.status, "accepted")
+      yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "confirmed"))
+      assert.strictEqual(fake.leadByReference("L-1", PROCESS)?.currentState, "make_first_call")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted")
+    }),
+  )
+
+  it.scopedLive("a call in progress re-queues the write; it is confirmed after the call", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, lastEntry } = yield* uservoxSetup
+      yield* engine.create("L-1", { metadata: contact })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.callInProgress(vendorLeadId, true)
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Pending")
+      yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "pending"))
+      const requeued = yield* lastEntry("L-1")
+      assert.strictEqual(requeued?.failure?.reason, "CallInProgress")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted", "not rolled back")
+      fake.callInProgress(vendorLeadId, false)
+      yield* Effect.sleep(Duration.millis(60))
+      assert.strictEqual((yield* engine.dispatchDue).accepted, 1)
+      yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "confirmed"))
+      assert.strictEqual(fake.leadByReference("L-1", PROCESS)?.currentState, "make_first_call")
+    }),
+  )
+
+  it.scopedLive("a duplicate webhook is ignored", () =>
+    Effect.gen(function* () {
+      const { fake, engine, lastEntry, raw } = yield* uservoxSetup
+      yield* engine.create("L-1", { metadata: contact })
+      fake.webhookFaults({ drop: 1 })
+      yield* engine.apply("L-1", toContacted)
+      yield* Effect.promise(() => fake.flushWebhooks())
+      const [dropped] = fake.droppedWebhooks()
+      assert.strictEqual((yield* lastEntry("L-1"))?.status, "accepted")
+      const first = yield* engine.handleWebhook(raw(dropped))
+      assert.deepInclude(first, { confirmed: 1, duplicates: 0 })
+      const again = yield* engine.handleWebhook(raw(dropped))
+      assert.deepInclude(again, { confirmed: 0, duplicates: 1 })
+      assert.strictEqual((yield* lastEntry("L-1"))?.status, "confirmed")
+    }),
+  )
+
+  it.scopedLive("a stale LeadChanged is ignored and counted; a fresh one is applied without echoing it", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, raw } = yield* uservoxSetup
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      yield* until(Effect.map(store.outbox("L-1"), (es) => es.every((e) => e.status === "confirmed")))
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.webhookFaults({ drop: 1 })
+      const call = fake.completeCall(vendorLeadId, {
+        toState: "interested",
+        disposition: "price_inquiry",
+        dispositionType: "neutral",
+      })
+      const before = yield* stored(store, "L-1")
+      const old = yield* engine.handleWebhook(raw({ ...call, activityId: "act-old", timestamp: 1 }))
+      assert.deepInclude(old, { stale: 1, applied: 0 })
+      assert.deepStrictEqual(yield* stored(store, "L-1"), before)
+      const requests = fake.requests().length
+      const fresh = yield* engine.handleWebhook(raw(call))
+      assert.deepInclude(fresh, { stale: 0, applied: 1 })
+      const after = yield* stored(store, "L-1")
+      assert.strictEqual(after?.snapshot.state, "interested")
+      assert.strictEqual(after?.snapshot.disposition, "price_inquiry")
+      yield* engine.dispatchDue
+      assert.strictEqual(fake.requests().length, requests, "the vendor's own change is not sent back")
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed", "recorded as already applied")
+      const refused = yield* engine.handleWebhook(
+        raw({ ...call, activityId: "act-back", activity: { ...call.activity, toState: "new_lead" } }),
+      )
+      assert.strictEqual(refused.rejected.length, 1, "an impossible vendor move is reported, not thrown")
+    }),
+  )
+})

@@ -1,0 +1,4 @@
+import { LeadStore } from "@leadstate/core"
+import { storeSuite } from "@leadstate/testkit/storeSuite"
+
+storeSuite("memory", LeadStore.layerMemory)

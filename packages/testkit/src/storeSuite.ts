@@ -1,0 +1,219 @@
+/**
+ * The store conformance suite: the tests every `LeadStore` passes, registered in one line
+ * (`storeSuite("memory", LeadStore.layerMemory)`): round trips, optimistic concurrency
+ * (nothing is overwritten, and a refused save writes no outbox rows), claim leases and
+ * order, outbox updates, deadlines and webhook deduplication.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { type LeadSnapshot, LeadStore, type SyncIntent } from "@leadstate/core"
+import { Effect, Either, type Layer, Option } from "effect"
+
+const snapshot = (leadId: string, version: number, extra: Partial<LeadSnapshot.LeadSnapshot> = {}) =>
+  ({
+    schemaVersion: 1,
+    leadId,
+    state: version === 0 ? "new" : "contacted",
+    enteredAt: version,
+    updatedAt: version,
+    version,
+    metadata: { name: "Ann" },
+    history: [{ event: "start", from: "new", to: "new", at: 0 }],
+    ...extra,
+  }) satisfies LeadSnapshot.LeadSnapshot
+
+const intent = (leadId: string, to: string): SyncIntent.SyncIntent => ({
+  _tag: "SetState",
+  leadId,
+  from: "new",
+  to,
+  at: 1,
+})
+
+const entry = (
+  leadId: string,
+  version: number,
+  index: number,
+  extra: Partial<LeadStore.OutboxEntry> = {},
+): LeadStore.OutboxEntry => ({
+  id: LeadStore.entryId(leadId, version, index),
+  leadId,
+  intent: intent(leadId, "contacted"),
+  status: "pending",
+  attempts: 0,
+  availableAt: 0,
+  ...extra,
+})
+
+const ids = (entries: ReadonlyArray<LeadStore.OutboxEntry>) => entries.map((e) => e.id)
+
+/** Registers the suite for a store layer (a fresh store per test). */
+export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadStore, E>): void => {
+  const run = <A, E2>(self: Effect.Effect<A, E2, LeadStore.LeadStore>) => Effect.provide(self, layer)
+
+  describe(`LeadStore conformance: ${name}`, () => {
+    it.effect("save then load returns the snapshot; vendorLeadId is set separately and kept", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          assert.isTrue(Option.isNone(yield* store.load("L-1")))
+          yield* store.save(snapshot("L-1", 0), undefined, [])
+          const loaded = yield* store.load("L-1")
+          assert.deepStrictEqual(Option.getOrUndefined(loaded), {
+            snapshot: snapshot("L-1", 0),
+            vendorLeadId: undefined,
+          })
+          yield* store.setVendorLeadId("L-1", "v-1")
+          yield* store.save(snapshot("L-1", 1), 0, [])
+          const again = Option.getOrUndefined(yield* store.load("L-1"))
+          assert.strictEqual(again?.vendorLeadId, "v-1")
+          assert.strictEqual(again?.snapshot.version, 1)
+        }),
+      ),
+    )
+
+    it.effect("a stale expected version is a VersionConflict and nothing is overwritten", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("L-1", 0), undefined, [])
+          yield* store.save(snapshot("L-1", 1, { state: "contacted" }), 0, [])
+          const stale = yield* Effect.either(store.save(snapshot("L-1", 1, { state: "lost" }), 0, []))
+          assert.isTrue(Either.isLeft(stale))
+          if (Either.isLeft(stale)) {
+            assert.deepInclude(stale.left, { _tag: "VersionConflict", leadId: "L-1", expected: 0, actual: 1 })
+          }
+          assert.strictEqual(Option.getOrUndefined(yield* store.load("L-1"))?.snapshot.state, "contacted")
+        }),
+      ),
+    )
+
+    it.effect("creating an existing lead is a VersionConflict; saving a missing one too", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("L-1", 0, { state: "new" }), undefined, [])
+          const twice = yield* Effect.either(store.save(snapshot("L-1", 0, { state: "lost" }), undefined, []))
+          assert.isTrue(Either.isLeft(twice) && twice.left._tag === "VersionConflict")
+          assert.strictEqual(Option.getOrUndefined(yield* store.load("L-1"))?.snapshot.state, "new")
+          const missing = yield* Effect.either(store.save(snapshot("L-2", 1), 0, []))
+          assert.isTrue(Either.isLeft(missing) && missing.left._tag === "VersionConflict")
+          assert.isTrue(Option.isNone(yield* store.load("L-2")))
+        }),
+      ),
+    )
+
+    it.effect("outbox entries are saved with the snapshot; a conflicting save writes none", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("L-1", 0), undefined, [entry("L-1", 0, 0)])
+          yield* store.save(snapshot("L-1", 1), 0, [entry("L-1", 1, 0), entry("L-1", 1, 1)])
+          const refused = yield* Effect.either(store.save(snapshot("L-1", 1), 0, [entry("L-1", 1, 5)]))
+          assert.isTrue(Either.isLeft(refused))
+          assert.deepStrictEqual(ids(yield* store.outbox("L-1")), ["L-1/0/0", "L-1/1/0", "L-1/1/1"])
+          assert.deepStrictEqual(yield* store.outbox("L-2"), [])
+        }),
+      ),
+    )
+
+    it.effect("claim: due pending entries oldest first, up to the limit, leased until the lease passes", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          for (const lead of ["A", "B", "C", "D"]) {
+            yield* store.save(snapshot(lead, 0), undefined, [
+              entry(lead, 0, 0, { availableAt: lead === "D" ? 500 : 0 }),
+            ])
+          }
+          const first = yield* store.claim(100, 2, 1_000)
+          assert.deepStrictEqual(ids(first), ["A/0/0", "B/0/0"])
+          assert.deepStrictEqual(
+            first.map((e) => e.availableAt),
+            [1_100, 1_100],
+          )
+          assert.deepStrictEqual(ids(yield* store.claim(100, 10, 1_000)), ["C/0/0"], "leased ones are not claimed")
+          assert.deepStrictEqual(ids(yield* store.claim(200, 10, 1_000)), [], "D is not due yet")
+          assert.deepStrictEqual(ids(yield* store.claim(1_100, 10, 1_000)), ["A/0/0", "B/0/0", "C/0/0", "D/0/0"])
+        }),
+      ),
+    )
+
+    it.effect("claim: a lead's later entry waits while an older one is pending", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0), undefined, [entry("A", 0, 0)])
+          yield* store.save(snapshot("A", 1), 0, [entry("A", 1, 0)])
+          const [claimed] = yield* store.claim(0, 10, 100)
+          assert.strictEqual(claimed?.id, "A/0/0")
+          assert.deepStrictEqual(ids(yield* store.claim(0, 10, 100)), [])
+          if (claimed !== undefined) yield* store.updateOutbox({ ...claimed, status: "confirmed", attempts: 1 })
+          assert.deepStrictEqual(ids(yield* store.claim(0, 10, 100)), ["A/1/0"])
+        }),
+      ),
+    )
+
+    it.effect("updateOutbox replaces the entry; settled entries are never claimed; unknown ids fail", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0), undefined, [entry("A", 0, 0)])
+          const updated = entry("A", 0, 0, {
+            status: "failed",
+            attempts: 3,
+            failure: { reason: "InvalidRequest", message: "bad" },
+          })
+          yield* store.updateOutbox(updated)
+          assert.deepStrictEqual(yield* store.outbox("A"), [updated])
+          assert.deepStrictEqual(yield* store.claim(10, 10, 10), [])
+          const unknown = yield* Effect.either(store.updateOutbox(entry("A", 9, 9)))
+          assert.isTrue(Either.isLeft(unknown) && unknown.left._tag === "StoreError")
+        }),
+      ),
+    )
+
+    it.effect("oldestAccepted is the lead's first accepted entry", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0), undefined, [
+            entry("A", 0, 0, { status: "confirmed" }),
+            entry("A", 0, 1, { status: "accepted", correlationId: "c1" }),
+            entry("A", 0, 2, { status: "accepted", correlationId: "c2" }),
+          ])
+          yield* store.save(snapshot("B", 0), undefined, [entry("B", 0, 0, { status: "pending" })])
+          assert.strictEqual(Option.getOrUndefined(yield* store.oldestAccepted("A"))?.correlationId, "c1")
+          assert.isTrue(Option.isNone(yield* store.oldestAccepted("B")))
+          yield* store.updateOutbox(entry("A", 0, 1, { status: "confirmed", correlationId: "c1" }))
+          assert.strictEqual(Option.getOrUndefined(yield* store.oldestAccepted("A"))?.correlationId, "c2")
+        }),
+      ),
+    )
+
+    it.effect("dueLeads lists leads whose deadline passed, up to the limit", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0, { due: { event: "followUpDue", at: 100 } }), undefined, [])
+          yield* store.save(snapshot("B", 0, { due: { event: "wake", at: 200 } }), undefined, [])
+          yield* store.save(snapshot("C", 0), undefined, [])
+          assert.deepStrictEqual(yield* store.dueLeads(99, 10), [])
+          assert.deepStrictEqual(yield* store.dueLeads(100, 10), ["A"])
+          assert.deepStrictEqual([...(yield* store.dueLeads(1_000, 10))].sort(), ["A", "B"])
+          assert.strictEqual((yield* store.dueLeads(1_000, 1)).length, 1)
+        }),
+      ),
+    )
+
+    it.effect("rememberEvent is true only the first time", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          assert.isTrue(yield* store.rememberEvent("evt-1"))
+          assert.isFalse(yield* store.rememberEvent("evt-1"))
+          assert.isTrue(yield* store.rememberEvent("evt-2"))
+        }),
+      ),
+    )
+  })
+}
