@@ -25,6 +25,7 @@ import {
   WebhookInbox,
 } from "@leadstate/core"
 import {
+  Clock,
   Context,
   Deferred,
   Duration,
@@ -181,6 +182,7 @@ interface Pending {
   readonly correlationId: string
   readonly expected: string
   readonly deferred: Deferred.Deferred<CrmAdapter.Confirmed, CrmError.CrmError>
+  readonly sentAt: number
 }
 
 const str = (m: Metadata.Metadata, key: string | undefined): string | undefined => {
@@ -275,6 +277,26 @@ export const make = (
     const pending = new Map<string, Array<Pending>>()
     let sequence = 0
     const keyOf = (ref: CrmAdapter.LeadRef) => ref.leadId
+    // An update nobody awaits or settles (e.g. the engine settles from its own store) must not
+    // stay forever: entries older than this are forgotten when new ones are registered.
+    const forgetAfterMs = Math.max(2 * Duration.toMillis(confirmTimeout), 10 * 60_000)
+    const register = (ref: CrmAdapter.LeadRef, expected: string) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const correlationId = `${ref.leadId}#${++sequence}`
+        const deferred = yield* Deferred.make<CrmAdapter.Confirmed, CrmError.CrmError>()
+        const queue = (pending.get(keyOf(ref)) ?? []).filter((p) => now - p.sentAt < forgetAfterMs)
+        queue.push({ correlationId, expected, deferred, sentAt: now })
+        pending.set(keyOf(ref), queue)
+        if (sequence % 1000 === 0) {
+          for (const [key, q] of pending) {
+            const fresh = q.filter((p) => now - p.sentAt < forgetAfterMs)
+            if (fresh.length === 0) pending.delete(key)
+            else pending.set(key, fresh)
+          }
+        }
+        return correlationId
+      })
 
     const handlers: CrmAdapter.IntentHandlers = {
       CreateLead: {
@@ -323,11 +345,7 @@ export const make = (
           Effect.gen(function* () {
             const requests = yield* handlers.SetState.plan(intent, ref)
             for (const r of requests) yield* execute(r, "SetState", intent.leadId, UservoxSchema.UpdateAccepted)
-            const correlationId = `${ref.leadId}#${++sequence}`
-            const deferred = yield* Deferred.make<CrmAdapter.Confirmed, CrmError.CrmError>()
-            const queue = pending.get(keyOf(ref)) ?? []
-            queue.push({ correlationId, expected: map.toVendor(intent.to), deferred })
-            pending.set(keyOf(ref), queue)
+            const correlationId = yield* register(ref, map.toVendor(intent.to))
             return { _tag: "Accepted", vendorLeadId: ref.vendorLeadId, correlationId } satisfies CrmAdapter.Accepted
           }),
       },
@@ -342,11 +360,7 @@ export const make = (
             for (const r of requests) yield* execute(r, "MergeMetadata", intent.leadId, UservoxSchema.UpdateAccepted)
             // A metadata merge cannot be refused for a running call's sake in a way that matters
             // to the lifecycle; its result webhook is matched like any other update.
-            const correlationId = `${ref.leadId}#${++sequence}`
-            const deferred = yield* Deferred.make<CrmAdapter.Confirmed, CrmError.CrmError>()
-            const queue = pending.get(keyOf(ref)) ?? []
-            queue.push({ correlationId, expected: "", deferred })
-            pending.set(keyOf(ref), queue)
+            const correlationId = yield* register(ref, "")
             return { _tag: "Accepted", vendorLeadId: ref.vendorLeadId, correlationId } satisfies CrmAdapter.Accepted
           }),
       },

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CrmError } from "@leadstate/core"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, TestClock } from "effect"
 import { API_TOKEN, CALLBACK_TOKEN, dealer, PROCESS, PROJECT, setup } from "./fixtures.js"
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -200,6 +200,19 @@ describe("UservoxAdapter", () => {
       const error = failure(yield* Effect.exit(crm.send(createIntent("L-1", { city: "Pune" }), { leadId: "L-1" })))
       assert.deepInclude(error.reason, { _tag: "InvalidRequest", fields: ["name", "phone"] })
       assert.strictEqual(fake.requests().length, 0)
+    }),
+  )
+
+  it.scoped("updates nobody settles are forgotten after ten minutes, so the pending map cannot grow forever", () =>
+    Effect.gen(function* () {
+      const { fake, crm } = yield* setup(dealer)
+      fake.webhookFaults({ drop: 1 })
+      yield* crm.send(createIntent("L-1"), { leadId: "L-1" })
+      yield* crm.send(setState("L-1", "contacted"), { leadId: "L-1" })
+      assert.strictEqual(yield* crm.pendingCount, 1)
+      yield* TestClock.adjust("11 minutes")
+      yield* crm.send(setState("L-1", "interested"), { leadId: "L-1" })
+      assert.strictEqual(yield* crm.pendingCount, 1, "the old entry is forgotten, the new one kept")
     }),
   )
 })
