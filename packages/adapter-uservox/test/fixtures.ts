@@ -1,9 +1,16 @@
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { FetchHttpClient } from "@effect/platform"
 import { UservoxAdapter } from "@leadstate/adapter-uservox"
 import { startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
-import { autoDealer, b2b, type CrmWebhooks, Lifecycle, RetryPolicy, type StateMap, WebhookInbox } from "@leadstate/core"
+import {
+  autoDealer,
+  b2b,
+  type CrmWebhooks,
+  Lifecycle,
+  RetryPolicy,
+  type StateMap,
+  type WebhookInbox,
+} from "@leadstate/core"
+import { serveHandler } from "@leadstate/core/testing"
 import { Effect, Either, Redacted } from "effect"
 
 export const dealer = Lifecycle.unsafeMake(autoDealer)
@@ -58,19 +65,6 @@ export const fastRetry: RetryPolicy.RetryPolicy = {
   jitter: 0,
   requestTimeoutMs: 500,
 }
-
-/** A real HTTP server on 127.0.0.1 serving a `Request -> Response` handler, closed with the scope. */
-export const serveHandler = (handler: (request: Request) => Promise<Response>) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly close: () => void }>((resume) => {
-      const server = createServer(WebhookInbox.nodeListener(handler))
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}/webhooks/uservox`, close: () => server.close() }))
-      })
-    }),
-    (s) => Effect.sync(() => s.close()),
-  )
 
 /** A fake uservox, the adapter, and a webhook receiver wired to the adapter's inbox. */
 export const setup = (

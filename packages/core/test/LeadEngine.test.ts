@@ -1,5 +1,3 @@
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { GenericAdapter } from "@leadstate/adapter-generic"
@@ -17,9 +15,9 @@ import {
   RetryPolicy,
   type StateMap,
   type SyncIntent,
-  WebhookInbox,
 } from "@leadstate/core"
 import { Context, Deferred, Duration, Effect, Either, Option, Redacted, Ref, TestClock } from "effect"
+import { serveHandler } from "../src/testing/index.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)
 const API_KEY = "sk-workspace_0123456789abcdef0123456789abcdef0123456789abcdef012345"
@@ -397,19 +395,6 @@ const uservoxMap: StateMap.StateMapConfig = {
     snoozed: "callback_later",
   },
 }
-
-/** A real HTTP server on 127.0.0.1 serving a `Request -> Response` handler, closed with the scope. */
-const serveHandler = (handler: (request: Request) => Promise<Response>) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly close: () => void }>((resume) => {
-      const server = createServer(WebhookInbox.nodeListener(handler))
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}/webhooks/uservox`, close: () => server.close() }))
-      })
-    }),
-    (s) => Effect.sync(() => s.close()),
-  )
 
 const uservoxSetup = Effect.gen(function* () {
   const engineRef: { current: LeadEngine.LeadEngine | undefined } = { current: undefined }

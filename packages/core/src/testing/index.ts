@@ -24,3 +24,4 @@ export {
   type WebhookDelivery,
   type WebhookSender,
 } from "./FakeVendor.js"
+export { type ServedHandler, serveHandler } from "./serveHandler.js"
