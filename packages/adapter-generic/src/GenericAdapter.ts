@@ -308,7 +308,13 @@ export const make = (
                 ...(phone === undefined ? {} : { phone }),
                 ...(source === undefined ? {} : { source }),
                 status: map.toVendor(intent.state),
-                metadata: { ...rest, external_id: intent.leadId },
+                // The leadstate block from the start, so read-back and the lead.created echo know
+                // the exact lifecycle state even when several states share the status.
+                metadata: {
+                  ...rest,
+                  external_id: intent.leadId,
+                  leadstate: { leadId: intent.leadId, state: intent.state, at: new Date(intent.at).toISOString() },
+                },
               },
             }),
           ])

@@ -59,7 +59,11 @@ describe("GenericAdapter", () => {
         phone: "+34-600-000-111",
         source: "landing-page",
         status: "new",
-        metadata: { utm_campaign: "q3", external_id: "L-1" },
+        metadata: {
+          utm_campaign: "q3",
+          external_id: "L-1",
+          leadstate: { leadId: "L-1", state: "new", at: "1970-01-01T00:00:00.000Z" },
+        },
       })
       assert.strictEqual(receipt._tag, "Confirmed")
       assert.match(receipt.vendorLeadId ?? "", /^lead_[0-9a-f]{16}$/)
