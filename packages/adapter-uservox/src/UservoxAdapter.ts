@@ -323,6 +323,23 @@ export const make = (
                 vendorState: answers.at(-1)?.value.currentState ?? undefined,
               }),
             ),
+          ).pipe(
+            // A retried create whose first attempt went through is refused as "already exists":
+            // the referenceId is our lead id, so a lead holding it is ours (de-facto idempotency).
+            Effect.catchIf(
+              (e) => e.reason._tag === "DuplicateLead",
+              (duplicate) =>
+                lookUp(intent.leadId, "CreateLead").pipe(
+                  Effect.map(
+                    (lead): CrmAdapter.SyncReceipt => ({
+                      _tag: "Confirmed",
+                      vendorLeadId: lead._id,
+                      vendorState: lead.currentState ?? undefined,
+                    }),
+                  ),
+                  Effect.mapError(() => duplicate),
+                ),
+            ),
           ),
       },
       SetState: {
@@ -344,7 +361,7 @@ export const make = (
         send: (intent, ref) =>
           Effect.gen(function* () {
             const requests = yield* handlers.SetState.plan(intent, ref)
-            for (const r of requests) yield* execute(r, "SetState", intent.leadId, UservoxSchema.UpdateAccepted)
+            for (const r of requests) yield* accepted(r, "SetState", intent.leadId)
             const correlationId = yield* register(ref, map.toVendor(intent.to))
             return { _tag: "Accepted", vendorLeadId: ref.vendorLeadId, correlationId } satisfies CrmAdapter.Accepted
           }),
@@ -357,7 +374,7 @@ export const make = (
         send: (intent, ref) =>
           Effect.gen(function* () {
             const requests = yield* handlers.MergeMetadata.plan(intent, ref)
-            for (const r of requests) yield* execute(r, "MergeMetadata", intent.leadId, UservoxSchema.UpdateAccepted)
+            for (const r of requests) yield* accepted(r, "MergeMetadata", intent.leadId)
             // A metadata merge cannot be refused for a running call's sake in a way that matters
             // to the lifecycle; its result webhook is matched like any other update.
             const correlationId = yield* register(ref, "")
@@ -365,6 +382,34 @@ export const make = (
           }),
       },
     }
+
+    /** Sends an update; `success: false` in the 200 is a refusal, not a malformed answer. */
+    const accepted = (request: CrmAdapter.PlannedRequest, operation: string, leadId: string) =>
+      Effect.flatMap(execute(request, operation, leadId, UservoxSchema.UpdateAccepted), ({ value }) =>
+        value.success === false
+          ? Effect.fail(
+              fail(operation, leadId, {
+                _tag: "InvalidRequest",
+                fields: [],
+                detail: `uservox did not accept the update: ${value.message ?? "no reason given"}`,
+              }),
+            )
+          : Effect.void,
+      )
+
+    /** The lead whose referenceId is our lead id, at the configured project and process. */
+    const lookUp = (leadId: string, operation: string) =>
+      Effect.map(
+        execute(
+          http.plan("GET", "/leads/get", {
+            query: { referenceId: leadId, projectId: options.projectId, processId: options.processId },
+          }),
+          operation,
+          leadId,
+          UservoxSchema.GetLeadResponse,
+        ),
+        ({ value }) => value.data,
+      )
 
     const readBack = (ref: CrmAdapter.LeadRef) =>
       Effect.gen(function* () {
@@ -496,16 +541,24 @@ export const make = (
             seen.add(leadId)
             failed.push({ leadId, reason: classify({ status: 400, headers: {}, body: { error: e.error } }) })
           }
-          // Never drop a lead silently: one the vendor answered neither way is reported.
+          // The documented success item is { _id, name, currentState }, without a referenceId: ask
+          // uservox about every lead the answer did not name (GET /leads/get by referenceId), and
+          // never drop one silently.
           for (const c of chunk) {
-            if (!seen.has(c.leadId)) {
+            if (seen.has(c.leadId)) continue
+            const found = yield* Effect.either(lookUp(c.leadId, "BulkInitiate"))
+            if (Either.isRight(found)) created.push({ leadId: c.leadId, vendorLeadId: found.right._id })
+            else {
               failed.push({
                 leadId: c.leadId,
-                reason: {
-                  _tag: "MalformedResponse",
-                  status: 200,
-                  detail: "the bulk answer does not mention this lead",
-                },
+                reason:
+                  found.left.reason._tag === "NotFound"
+                    ? {
+                        _tag: "MalformedResponse",
+                        status: 200,
+                        detail: "the bulk answer does not mention this lead, and uservox does not have it",
+                      }
+                    : found.left.reason,
               })
             }
           }

@@ -46,7 +46,11 @@ export const BulkInitiateResponse = Schema.Struct({
 })
 
 /** `POST /leads/update`: accepted only; the outcome comes by webhook. */
-export const UpdateAccepted = Schema.Struct({ success: Schema.Literal(true), message: Schema.optional(Schema.String) })
+export const UpdateAccepted = Schema.Struct({
+  /** "Indicates if the update request was successfully accepted": false is a refusal. */
+  success: Schema.Boolean,
+  message: Schema.optional(Schema.String),
+})
 
 /** `GET /leads/get`. */
 export const GetLeadResponse = Schema.Struct({ success: Schema.Literal(true), data: UservoxLead })
@@ -87,7 +91,9 @@ export const ActivityPayload = Schema.Struct({
               Schema.Struct({
                 success: Schema.optional(Schema.Boolean),
                 disposition: OptionalString,
-                dispositionType: Schema.optional(Schema.NullOr(Schema.Literal("success", "failure", "neutral"))),
+                // Lowercase in the documented payload; the UI spells them Success/Failure/Neutral,
+                // so any string is read rather than losing the move it came with.
+                dispositionType: Schema.optional(Schema.NullOr(Schema.String)),
                 summary: OptionalString,
               }),
             ),

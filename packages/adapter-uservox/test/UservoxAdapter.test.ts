@@ -215,4 +215,86 @@ describe("UservoxAdapter", () => {
       assert.strictEqual(yield* crm.pendingCount, 1, "the old entry is forgotten, the new one kept")
     }),
   )
+
+  it.scopedLive(
+    "a bulk answer without referenceIds (the documented item shape) is settled by looking each lead up",
+    () =>
+      Effect.gen(function* () {
+        const { fake, crm } = yield* setup(dealer)
+        const there = fake.putLead({
+          processId: PROCESS,
+          projectId: PROJECT,
+          referenceId: "B-1",
+          name: "Ravi",
+          phone: "+919800000011",
+        })
+        fake.inject({
+          path: "/api/v1/leads/bulk/initiate",
+          fault: {
+            _tag: "Status",
+            status: 200,
+            body: { success: [{ _id: there._id, name: "Ravi", currentState: "new_lead" }], errors: [] },
+          },
+        })
+        const result = yield* crm.bulkInitiate([
+          { leadId: "B-1", metadata: { name: "Ravi", phone: "+919800000011" } },
+          { leadId: "B-2", metadata: { name: "Asha", phone: "+919800000012" } },
+        ])
+        assert.deepStrictEqual(result.created, [{ leadId: "B-1", vendorLeadId: there._id }])
+        assert.deepStrictEqual(
+          result.failed.map((f) => [f.leadId, f.reason._tag]),
+          [["B-2", "MalformedResponse"]],
+        )
+      }),
+  )
+
+  it.scopedLive("a create re-sent after an earlier attempt went through is recognised by its referenceId", () =>
+    Effect.gen(function* () {
+      const { fake, crm } = yield* setup(dealer)
+      // An earlier attempt created the lead, but its answer never came back (a crash, a reset).
+      const earlier = fake.putLead({
+        processId: PROCESS,
+        projectId: PROJECT,
+        referenceId: "L-1",
+        name: "Priya",
+        phone: "+919800000001",
+      })
+      const receipt = yield* crm.send(createIntent("L-1"), { leadId: "L-1" })
+      assert.strictEqual(receipt.vendorLeadId, earlier._id)
+      assert.strictEqual(fake.leads().length, 1)
+      assert.deepStrictEqual(
+        fake.requests().map((r) => r.path),
+        ["/api/v1/leads/initiate", "/api/v1/leads/get"],
+      )
+    }),
+  )
+
+  it.scopedLive("a duplicate phone (another lead) stays a DuplicateLead", () =>
+    Effect.gen(function* () {
+      const { fake, crm } = yield* setup(dealer)
+      fake.putLead({
+        processId: PROCESS,
+        projectId: PROJECT,
+        referenceId: "OTHER",
+        name: "Someone",
+        phone: "+919800000001",
+      })
+      const error = failure(yield* Effect.exit(crm.send(createIntent("L-1"), { leadId: "L-1" })))
+      assert.strictEqual(error.reason._tag, "DuplicateLead")
+    }),
+  )
+
+  it.scopedLive("an update answered with success: false is a refusal, not a malformed answer", () =>
+    Effect.gen(function* () {
+      const { fake, crm } = yield* setup(dealer)
+      yield* crm.send(createIntent("L-1"), { leadId: "L-1" })
+      fake.inject({
+        path: "/api/v1/leads/update",
+        fault: { _tag: "Status", status: 200, body: { success: false, message: "queue full" } },
+      })
+      const error = failure(yield* Effect.exit(crm.send(setState("L-1", "contacted"), { leadId: "L-1" })))
+      assert.deepInclude(error.reason, { _tag: "InvalidRequest" })
+      assert.include(error.message, "queue full")
+    }),
+  )
 })

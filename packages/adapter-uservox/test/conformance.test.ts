@@ -179,8 +179,8 @@ conformanceSuite({
     },
     { name: "a dropped connection", fault: { _tag: "Drop" }, reason: "Transport" },
   ],
-  // `{"success": true}` is a valid "accepted" answer here, so it is not among them.
-  malformedBodies: ["not json", "{}", '{"success": false}', "[1,2,3]", "null"],
+  // `{"success": true}` is a valid "accepted" answer here and `{"success": false}` a refusal.
+  malformedBodies: ["not json", "{}", '{"success": "yes"}', "[1,2,3]", "null"],
   retryableFaults: [
     { _tag: "Status", status: 503, body: { error: "unavailable" } },
     { _tag: "RateLimit", retryAfterSeconds: 1 },
