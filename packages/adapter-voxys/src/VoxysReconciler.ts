@@ -100,6 +100,9 @@ export const make = (crm: VoxysAdapter.VoxysCrmService): VoxysReconcilerService 
     ])
   }
 
+  // Leads read at the cursor's exact timestamp by the last poll (see the inclusive watermark).
+  const seenAtCursor = new Set<string>()
+
   const poll = (options: PollOptions): Effect.Effect<PollResult, CrmError.CrmError> =>
     Effect.gen(function* () {
       const perPage = options.perPage ?? 100
@@ -118,10 +121,14 @@ export const make = (crm: VoxysAdapter.VoxysCrmService): VoxysReconcilerService 
         for (const lead of result.data) {
           const at = Date.parse(lead.updated_at)
           if (Number.isNaN(at)) continue
-          if (at <= sinceMs) {
+          // Inclusive watermark: Voxys timestamps may have whole-second precision, so a lead changed
+          // in the cursor's second after the last poll must still be read; the ones that poll
+          // already saw are remembered and skipped.
+          if (at < sinceMs) {
             reachedWatermark = true
             break
           }
+          if (at === sinceMs && seenAtCursor.has(`${lead.id}@${lead.updated_at}`)) continue
           if (!changed.has(lead.id)) changed.set(lead.id, lead)
           if (at > cursorMs) {
             cursorMs = at
@@ -130,6 +137,11 @@ export const make = (crm: VoxysAdapter.VoxysCrmService): VoxysReconcilerService 
         }
         if (reachedWatermark || result.data.length < perPage || page >= result.meta.total_pages) break
       }
+      const atCursor = [...changed.values()]
+        .filter((lead) => Date.parse(lead.updated_at) === cursorMs)
+        .map((lead) => `${lead.id}@${lead.updated_at}`)
+      if (cursorMs !== sinceMs) seenAtCursor.clear()
+      for (const key of atCursor) seenAtCursor.add(key)
       const found = yield* Effect.forEach(changed.values(), toEvent)
       const events = found.flat().sort((a, b) => a.at - b.at || Number(a.ref.vendorLeadId) - Number(b.ref.vendorLeadId))
       return { events, cursor }

@@ -149,7 +149,9 @@ describe("VoxysReconciler", () => {
     Effect.gen(function* () {
       const { fake, reconciler, tick, listCalls } = yield* setup()
       for (let i = 0; i < 150; i++) fake.putLead({ custom_attributes: { external_id: `old-${i}` } })
-      const since = iso(START)
+      // The watermark is inclusive (whole-second timestamps): the old leads are a moment before it.
+      tick(1)
+      const since = iso(START + 1)
       const ids: Array<number> = []
       for (let i = 0; i < 250; i++) {
         tick(10)
@@ -164,7 +166,7 @@ describe("VoxysReconciler", () => {
         ids.map(String),
         "each changed lead once, oldest change first",
       )
-      assert.strictEqual(cursor, iso(START + 2_500))
+      assert.strictEqual(cursor, iso(START + 1 + 2_500))
       assert.strictEqual(listCalls(), 3, "no page after the one reaching the watermark")
       assert.strictEqual(fake.requests()[0]?.query.sort_by, "updated_at")
       assert.strictEqual(fake.requests()[0]?.query.sort_order, "desc")
@@ -249,6 +251,30 @@ describe("VoxysReconciler", () => {
       const error = yield* Fiber.join(fiber).pipe(Effect.flip)
       assert.strictEqual(error._tag === "CrmError" ? error.reason._tag : "", "Unauthorized")
       assert.strictEqual(fake.requests().length, 2)
+    }),
+  )
+
+  it.scopedLive("a change in the cursor's own second after the last poll is still reported, once", () =>
+    Effect.gen(function* () {
+      const { fake, reconciler, tick } = yield* setup()
+      const a = fake.putLead({ custom_attributes: { external_id: "A" } })
+      tick(1000)
+      fake.setStatusAtVendor(a.id, "won")
+      const first = yield* reconciler.poll({ since: iso(START) })
+      assert.deepStrictEqual(
+        first.events.map((e) => e.ref.leadId),
+        ["A"],
+      )
+      // Same timestamp as the cursor (whole seconds at Voxys), changed after that poll.
+      const b = fake.putLead({ custom_attributes: { external_id: "B" } })
+      fake.setStatusAtVendor(b.id, "lost")
+      const second = yield* reconciler.poll({ since: first.cursor })
+      assert.deepStrictEqual(
+        second.events.map((e) => e.ref.leadId),
+        ["B"],
+      )
+      const third = yield* reconciler.poll({ since: second.cursor })
+      assert.deepStrictEqual(third.events, [])
     }),
   )
 })
