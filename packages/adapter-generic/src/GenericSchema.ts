@@ -25,9 +25,13 @@ export type GenericLead = typeof GenericLead.Type
 /** `{ success: true, data: A }`. */
 export const Success = <A, I>(data: Schema.Schema<A, I>) => Schema.Struct({ success: Schema.Literal(true), data })
 
+/** A list item: the docs say list items "may omit some fields for performance" (use Get for all). */
+export const GenericLeadSummary = Schema.Struct({ ...GenericLead.fields, status: Schema.optional(Schema.String) })
+export type GenericLeadSummary = typeof GenericLeadSummary.Type
+
 /** The list endpoint's `data`. */
 export const LeadPage = Schema.Struct({
-  leads: Schema.Array(GenericLead),
+  leads: Schema.Array(GenericLeadSummary),
   pagination: Schema.Struct({
     page: Schema.Number,
     limit: Schema.Number,

@@ -169,4 +169,30 @@ describe("GenericAdapter", () => {
       assert.include(message, 'state "snoozed" is not mapped')
     }),
   )
+
+  it.scopedLive("reads a list whose items omit fields, as the docs allow", () =>
+    Effect.gen(function* () {
+      const fake = yield* startFakeGenericServer({ apiKey: API_KEY })
+      const crm = yield* adapterFor(fake.url)
+      fake.inject({
+        path: "/api/v1/leads",
+        fault: {
+          _tag: "Status",
+          status: 200,
+          body: {
+            success: true,
+            data: {
+              leads: [{ id: "lead_1", name: "Ana" }],
+              pagination: { page: 1, limit: 20, total: 1, totalPages: 1, hasNext: false, hasPrev: false },
+            },
+          },
+        },
+      })
+      const page = yield* crm.list()
+      assert.deepStrictEqual(
+        page.leads.map((l) => l.id),
+        ["lead_1"],
+      )
+    }),
+  )
 })
