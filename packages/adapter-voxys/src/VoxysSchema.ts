@@ -42,7 +42,8 @@ export const VoxysLead = Schema.Struct({
   id: Schema.Int,
   custom_name: Nullable(Schema.String),
   status: Schema.String,
-  lead_value: Nullable(Schema.Number),
+  // Documented as a float; Rails may serialise decimals as strings ("15000.0"): read both.
+  lead_value: Nullable(Schema.Union(Schema.Number, Schema.NumberFromString)),
   lead_currency: Nullable(Schema.String),
   position: Nullable(Schema.Int),
   notes: Nullable(Schema.String),

@@ -492,4 +492,16 @@ describe("VoxysAdapter", () => {
       assert.include(closed.message, 'state "won" maps to "closed", which voxys does not know')
     }),
   )
+
+  it.scopedLive("reads lead_value sent as a decimal string (Rails decimals) as a number", () =>
+    Effect.gen(function* () {
+      const { fake, crm, id } = yield* withLead()
+      const lead = fake.lead(id)
+      fake.inject({
+        path: `${LEADS}/${id}`,
+        fault: { _tag: "Status", status: 200, body: { ...lead, lead_value: "15000.0" } },
+      })
+      assert.strictEqual((yield* crm.get(String(id))).lead_value, 15000)
+    }),
+  )
 })
