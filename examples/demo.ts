@@ -10,8 +10,6 @@
  *   npx -y pnpm@10.34.8 install --frozen-lockfile && npx -y pnpm@10.34.8 demo
  */
 import { readFileSync } from "node:fs"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { GenericAdapter } from "@leadstate/adapter-generic"
 import { startFakeGenericServer } from "@leadstate/adapter-generic/testing"
@@ -30,10 +28,9 @@ import {
   type SyncIntent,
   simulate,
   start,
-  WebhookInbox,
 } from "@leadstate/core"
 import { autoDealer } from "@leadstate/core/examples/autoDealer"
-import type { FakeVendorControl } from "@leadstate/core/testing"
+import { type FakeVendorControl, serveHandler } from "@leadstate/core/testing"
 import { Effect, Redacted, type Scope } from "effect"
 
 const HOUR = 3_600_000
@@ -355,14 +352,8 @@ const uservox = (report: VendorReport) =>
   Effect.gen(function* () {
     // Our webhook endpoint, where the fake uservox posts its update results.
     let handle: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 })
-    const server = createServer(WebhookInbox.nodeListener((request) => handle(request)))
-    yield* Effect.acquireRelease(
-      Effect.async<void>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.void))
-      }),
-      () => Effect.sync(() => server.close()),
-    )
-    const callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/uservox`
+    const receiver = yield* serveHandler((request) => handle(request), "/webhooks/uservox")
+    const callbackUrl = receiver.url
     const fake = yield* startFakeUservoxServer({
       apiToken: "uvx_demo_token",
       projectId: "6650aa11bb22cc33dd44ee55",
