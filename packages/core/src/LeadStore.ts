@@ -30,7 +30,10 @@ export interface OutboxEntry {
   readonly status: OutboxStatus
   /** Send attempts started so far; above 0 the vendor may already have the write. */
   readonly attempts: number
-  /** Epoch ms before which the entry is not claimed (retry backoff, or a lease). */
+  /**
+   * Epoch ms before which the entry is not claimed: a retry's backoff or a sender's lease while
+   * pending; the confirmation deadline while accepted (past it, the engine reads the lead back).
+   */
   readonly availableAt: number
   /** The vendor's correlation id of an accepted write. */
   readonly correlationId?: string
@@ -83,9 +86,11 @@ export interface LeadStoreService {
   ) => Effect.Effect<void, StoreError | VersionConflict>
   readonly setVendorLeadId: (leadId: string, vendorLeadId: string) => Effect.Effect<void, StoreError>
   /**
-   * Pending entries with `availableAt <= now`, oldest first, at most `limit`, leased by moving
-   * their `availableAt` to `now + leaseMs`. Per lead, an entry is only claimed when no older
-   * entry of that lead is still pending, so one lead's writes go out in order.
+   * Entries that need the engine, oldest first, at most `limit`: each lead's oldest unsettled
+   * (pending or accepted) entry, when its `availableAt <= now`. They are leased by moving
+   * `availableAt` to `now + leaseMs`. A lead's later writes wait until the earlier one is
+   * settled, so they reach the vendor one at a time and in order; an accepted entry comes
+   * back once its confirmation deadline passed without a webhook.
    */
   readonly claim: (now: number, limit: number, leaseMs: number) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
   /** Replaces the entry with the same id. */
@@ -156,7 +161,7 @@ const unsafeMakeMemory = (): LeadStoreService => {
         const blocked = new Set<string>()
         for (const entry of entries.values()) {
           if (claimed.length >= limit) break
-          if (entry.status !== "pending" || blocked.has(entry.leadId)) continue
+          if ((entry.status !== "pending" && entry.status !== "accepted") || blocked.has(entry.leadId)) continue
           blocked.add(entry.leadId)
           if (entry.availableAt > now) continue
           const leased = { ...entry, availableAt: now + leaseMs }

@@ -153,6 +153,25 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
       ),
     )
 
+    it.effect("claim: an accepted entry holds back the lead's later ones and comes back past its deadline", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0), undefined, [
+            entry("A", 0, 0, { status: "confirmed" }),
+            entry("A", 0, 1, { status: "accepted", correlationId: "c1", attempts: 1, availableAt: 500 }),
+            entry("A", 0, 2),
+          ])
+          yield* store.save(snapshot("B", 0), undefined, [entry("B", 0, 0, { status: "failed" }), entry("B", 0, 1)])
+          assert.deepStrictEqual(ids(yield* store.claim(100, 10, 50)), ["B/0/1"], "A waits for its webhook")
+          const [overdue] = yield* store.claim(500, 10, 50)
+          assert.deepInclude(overdue, { id: "A/0/1", status: "accepted", correlationId: "c1", availableAt: 550 })
+          yield* store.updateOutbox({ ...entry("A", 0, 1), status: "confirmed", attempts: 1 })
+          assert.deepStrictEqual(ids(yield* store.claim(600, 10, 50)), ["A/0/2", "B/0/1"])
+        }),
+      ),
+    )
+
     it.effect("updateOutbox replaces the entry; settled entries are never claimed; unknown ids fail", () =>
       run(
         Effect.gen(function* () {
