@@ -7,7 +7,21 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Effect, Either, Exit, Option, Random, Runtime, Schema } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Layer,
+  Option,
+  Random,
+  Runtime,
+  Schedule,
+  Schema,
+} from "effect"
 import type { CrmAdapterService, LeadRef, SyncReceipt } from "./CrmAdapter.js"
 import { CrmAdapter } from "./CrmAdapter.js"
 import { CrmError } from "./CrmError.js"
@@ -57,6 +71,16 @@ export interface EngineOptions {
   readonly leaseMs?: number
   /** Entries claimed per batch by `dispatchDue`. Default 100. */
   readonly batchSize?: number
+  /** Deliveries in flight at once within a batch (each of a different lead). Default 8. */
+  readonly dispatchConcurrency?: number
+  /**
+   * How long an accepted write may wait for its webhook. Past it, `dispatchDue` reads the lead
+   * back (when the adapter can): applied -> confirmed; not applied -> sent again. A lead's
+   * later writes wait until the earlier one is settled. Default 5 minutes.
+   */
+  readonly confirmTimeoutMs?: number
+  /** Deadline steps fired per lead by one `fireDeadlines` (a long-idle lead's catch-up). Default 100. */
+  readonly maxCatchUpSteps?: number
 }
 
 /** What a batch of deliveries did. */
@@ -93,7 +117,7 @@ export interface DeadlineReport {
 export type ApplyError = LifecycleError | CrmError | VersionConflict | StoreError | LeadNotFound
 
 /** The engine service. */
-export interface LeadEngine {
+export interface LeadEngineService {
   readonly lifecycle: Lifecycle
   /** Starts a lead (it must not exist) and sends `CreateLead`. */
   readonly create: (
@@ -115,6 +139,12 @@ export interface LeadEngine {
   readonly webhookHandler: (request: Request) => Promise<Response>
   /** Fires the deadlines (follow-ups, wake-ups) that passed by the Clock's now. */
   readonly fireDeadlines: (limit?: number) => Effect.Effect<DeadlineReport, StoreError>
+  /**
+   * The background loop: `dispatchDue` then `fireDeadlines`, again every `intervalMs` (default
+   * 1 s) on the Clock, forever. Fork it in a scope; several processes sharing a PostgreSQL
+   * store may each run one. A store failure is logged and the loop goes on.
+   */
+  readonly worker: (options?: { readonly intervalMs?: number }) => Effect.Effect<never>
 }
 
 const defaultRedelivery: RetryPolicy.RetryPolicy = {
@@ -161,7 +191,7 @@ const versionOf = (entry: OutboxEntry): number | undefined => {
 export const make = (
   lifecycle: Lifecycle,
   options: EngineOptions = {},
-): Effect.Effect<LeadEngine, never, CrmAdapter | LeadStore> =>
+): Effect.Effect<LeadEngineService, never, CrmAdapter | LeadStore> =>
   Effect.gen(function* () {
     const adapter: CrmAdapterService = yield* CrmAdapter
     const store = yield* LeadStore
@@ -170,6 +200,9 @@ export const make = (
     const redelivery = options.redelivery ?? defaultRedelivery
     const leaseMs = options.leaseMs ?? 60_000
     const batchSize = options.batchSize ?? 100
+    const confirmTimeoutMs = options.confirmTimeoutMs ?? 5 * 60_000
+    const maxCatchUpSteps = options.maxCatchUpSteps ?? 100
+    const dispatchConcurrency = options.dispatchConcurrency ?? 8
     const spanAttributes = (leadId: string) => ({ "leadstate.lead_id": leadId, "leadstate.vendor": adapter.vendor })
 
     const load = (leadId: string) =>
@@ -307,7 +340,13 @@ export const make = (
           tally.confirmed++
           return { _tag: "Confirmed" } satisfies Delivered
         }
-        yield* store.updateOutbox({ ...attempted, status: "accepted", correlationId: receipt.correlationId })
+        const deadline = (yield* Clock.currentTimeMillis) + confirmTimeoutMs
+        yield* store.updateOutbox({
+          ...attempted,
+          status: "accepted",
+          correlationId: receipt.correlationId,
+          availableAt: deadline,
+        })
         tally.accepted++
         return { _tag: "Pending", correlationId: receipt.correlationId } satisfies Delivered
       }).pipe(
@@ -322,7 +361,11 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const batch = yield* store.claim(now, batchSize, leaseMs)
         if (batch.length === 0) break
-        yield* Effect.forEach(batch, (entry) => deliver(entry, tally), { discard: true })
+        // A batch holds at most one entry per lead, so its deliveries can run side by side.
+        yield* Effect.forEach(batch, (entry) => deliver(entry, tally), {
+          discard: true,
+          concurrency: dispatchConcurrency,
+        })
       }
       return report(tally)
     }).pipe(Effect.withSpan("LeadEngine.dispatchDue", { attributes: { "leadstate.vendor": adapter.vendor } }))
@@ -333,14 +376,15 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const leadId = step.snapshot.leadId
         const earlier = previous === undefined ? [] : yield* store.outbox(leadId)
-        const blocked = earlier.some((e) => e.status === "pending")
+        // An older write of the lead that is not settled yet goes first (via dispatchDue).
+        const blocked = earlier.some((e) => e.status === "pending" || e.status === "accepted")
         const entries: Array<OutboxEntry> = step.intents.map((intent, index) => ({
           id: entryId(leadId, step.snapshot.version, index),
           leadId,
           intent,
           status: "pending",
           attempts: 0,
-          // Leased to this caller; an older pending write of the lead goes first (via dispatchDue).
+          // Leased to this caller, unless it waits behind an older write.
           availableAt: blocked ? now : now + leaseMs,
         }))
         yield* store.save(step.snapshot, previous?.snapshot.version, entries)
@@ -494,13 +538,20 @@ export const make = (
         let fired = 0
         const errors: Array<{ leadId: string; error: ApplyError }> = []
         for (const leadId of leadIds) {
-          const lead = yield* store.load(leadId)
-          if (Option.isNone(lead)) continue
-          for (const event of dueEvents(lead.value.snapshot, now)) {
+          // One step at a time, each saved with its own writes: a lead idle for a week walks
+          // its whole follow-up sequence, each step stamped with its own deadline.
+          for (let step = 0; step < maxCatchUpSteps; step++) {
+            const lead = yield* store.load(leadId)
+            if (Option.isNone(lead)) break
+            const [event] = dueEvents(lead.value.snapshot, now)
+            if (event === undefined) break
             const result = yield* Effect.either(apply(leadId, event))
             if (Either.isRight(result)) fired++
             else if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
-            else errors.push({ leadId, error: result.left })
+            else {
+              errors.push({ leadId, error: result.left })
+              break
+            }
           }
         }
         return { fired, errors }
@@ -511,8 +562,19 @@ export const make = (
       opts: { readonly concurrency: number },
     ) => Effect.forEach(items, (item) => Effect.either(apply(item.leadId, item.event)), opts)
 
+    const worker = (opts: { readonly intervalMs?: number } = {}): Effect.Effect<never> =>
+      Effect.gen(function* () {
+        yield* dispatchDue
+        yield* fireDeadlines()
+      }).pipe(
+        Effect.catchAll((error) => Effect.logError("leadstate worker pass failed; retrying", error.message)),
+        Effect.repeat(Schedule.spaced(Duration.millis(opts.intervalMs ?? 1_000))),
+        Effect.andThen(Effect.never),
+      )
+
     return {
       lifecycle,
+      worker,
       create,
       apply,
       applyMany,
@@ -520,5 +582,17 @@ export const make = (
       handleWebhook,
       webhookHandler,
       fireDeadlines,
-    } satisfies LeadEngine
+    } satisfies LeadEngineService
   })
+
+/** The engine tag, for apps that pass the engine through layers. */
+export class LeadEngine extends Context.Tag("@leadstate/core/LeadEngine")<LeadEngine, LeadEngineService>() {
+  /** The engine over the `CrmAdapter`, `LeadStore` (and optional `CrmWebhooks`) layers given to it. */
+  static readonly layer = (
+    lifecycle: Lifecycle,
+    options: EngineOptions = {},
+  ): Layer.Layer<LeadEngine, never, CrmAdapter | LeadStore> => Layer.effect(LeadEngine, make(lifecycle, options))
+}
+
+/** {@link LeadEngine.layer}, as a module-level export. */
+export const layer = LeadEngine.layer

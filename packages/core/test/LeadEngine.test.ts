@@ -16,7 +16,7 @@ import {
   type StateMap,
   type SyncIntent,
 } from "@leadstate/core"
-import { Context, Deferred, Duration, Effect, Either, Option, Redacted, Ref, TestClock } from "effect"
+import { Context, Deferred, Duration, Effect, Either, Layer, Option, Redacted, Ref, TestClock } from "effect"
 import { serveHandler } from "../src/testing/index.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)
@@ -55,10 +55,11 @@ const engineOver = (
   adapter: CrmAdapter.CrmAdapterService,
   store: LeadStore.LeadStoreService,
   webhooks?: CrmWebhooks.CrmWebhooksService,
+  options: LeadEngine.EngineOptions = {},
 ) => {
   const base = Context.make(CrmAdapter.CrmAdapter, adapter).pipe(Context.add(LeadStore.LeadStore, store))
   const context = webhooks === undefined ? base : Context.add(base, CrmWebhooks.CrmWebhooks, webhooks)
-  return Effect.provide(LeadEngine.make(dealer, { redelivery, leaseMs: 5_000 }), context)
+  return Effect.provide(LeadEngine.make(dealer, { redelivery, leaseMs: 5_000, ...options }), context)
 }
 
 const genericSetup = Effect.gen(function* () {
@@ -373,6 +374,94 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
       assert.strictEqual((yield* engine.fireDeadlines()).fired, 0)
     }),
   )
+
+  it.effect("fireDeadlines walks a long-idle lead through its whole follow-up sequence, one saved step each", () =>
+    Effect.gen(function* () {
+      const sent: Array<string> = []
+      const adapter = stubAdapter((intent) =>
+        Effect.sync(() => sent.push(intent._tag === "SetState" ? intent.to : intent._tag)),
+      )
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(adapter, store)
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      yield* TestClock.adjust(Duration.days(30))
+      const report = yield* engine.fireDeadlines()
+      assert.deepStrictEqual(report, { fired: 4, errors: [] })
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.state, "lost")
+      assert.strictEqual(lead?.snapshot.disposition, "unreachable")
+      assert.deepStrictEqual(
+        lead?.snapshot.history.slice(-4).map((h) => [h.to, h.at / Duration.toMillis(Duration.days(1))]),
+        [
+          ["followup_1", 2],
+          ["followup_2", 4],
+          ["followup_3", 6],
+          ["lost", 8],
+        ],
+        "each step stamped with its own deadline",
+      )
+      assert.deepStrictEqual(sent, ["CreateLead", "contacted", "followup_1", "followup_2", "followup_3", "lost"])
+      assert.strictEqual(lead?.snapshot.version, 5)
+    }),
+  )
+
+  it.effect("worker: a write queued by a retryable failure is delivered by the background loop (TestClock)", () =>
+    Effect.gen(function* () {
+      let failures = 1
+      const adapter = stubAdapter(() => Effect.void)
+      const flaky: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "SetState" && failures-- > 0
+            ? Effect.fail(
+                new CrmError.CrmError({
+                  vendor: "stub",
+                  operation: "SetState",
+                  leadId: intent.leadId,
+                  reason: { _tag: "VendorUnavailable", status: 503, detail: "down" },
+                }),
+              )
+            : adapter.send(intent, ref),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(flaky, store)
+      yield* engine.create("L-1", { metadata: contact })
+      const outcome = yield* engine.apply("L-1", toContacted)
+      assert.strictEqual(outcome._tag, "Queued")
+      yield* Effect.forkScoped(engine.worker({ intervalMs: 1_000 }))
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const outbox = yield* store.outbox("L-1")
+      assert.deepStrictEqual(
+        outbox.map((e) => [e.id, e.status, e.attempts]),
+        [
+          ["L-1/0/0", "confirmed", 1],
+          ["L-1/1/0", "confirmed", 2],
+        ],
+      )
+    }).pipe(Effect.scoped),
+  )
+
+  it.effect("LeadEngine.layer builds the engine from the adapter and store layers", () =>
+    Effect.gen(function* () {
+      const engine = yield* LeadEngine.LeadEngine
+      assert.deepStrictEqual(yield* engine.create("L-1", { metadata: contact }), { _tag: "Confirmed" })
+      assert.strictEqual(engine.lifecycle, dealer)
+    }).pipe(
+      Effect.provide(
+        LeadEngine.layer(dealer).pipe(
+          Layer.provide(
+            Layer.succeed(
+              CrmAdapter.CrmAdapter,
+              stubAdapter(() => Effect.void),
+            ),
+          ),
+          Layer.provide(LeadStore.layerMemory),
+        ),
+      ),
+    ),
+  )
 })
 
 // --- uservox: asynchronous confirmation by webhook --------------------------------------------
@@ -396,52 +485,53 @@ const uservoxMap: StateMap.StateMapConfig = {
   },
 }
 
-const uservoxSetup = Effect.gen(function* () {
-  const engineRef: { current: LeadEngine.LeadEngine | undefined } = { current: undefined }
-  const receiver = yield* serveHandler((request) =>
-    engineRef.current === undefined
-      ? Promise.resolve(new Response(null, { status: 503 }))
-      : engineRef.current.webhookHandler(request),
-  )
-  const fake = yield* startFakeUservoxServer({
-    apiToken: API_TOKEN,
-    projectId: PROJECT,
-    processes: [
-      {
-        processId: PROCESS,
-        states: ["new_lead", ...dealer.stateNames.filter((s) => s !== "new").map((s) => uservoxMap.states[s] ?? s)],
-        callback: { url: receiver.url, auth: { bearer: CALLBACK_TOKEN } },
-      },
-    ],
-    updateDelayMs: 5,
+const uservoxSetup = (engineOptions: LeadEngine.EngineOptions = {}) =>
+  Effect.gen(function* () {
+    const engineRef: { current: LeadEngine.LeadEngineService | undefined } = { current: undefined }
+    const receiver = yield* serveHandler((request) =>
+      engineRef.current === undefined
+        ? Promise.resolve(new Response(null, { status: 503 }))
+        : engineRef.current.webhookHandler(request),
+    )
+    const fake = yield* startFakeUservoxServer({
+      apiToken: API_TOKEN,
+      projectId: PROJECT,
+      processes: [
+        {
+          processId: PROCESS,
+          states: ["new_lead", ...dealer.stateNames.filter((s) => s !== "new").map((s) => uservoxMap.states[s] ?? s)],
+          callback: { url: receiver.url, auth: { bearer: CALLBACK_TOKEN } },
+        },
+      ],
+      updateDelayMs: 5,
+    })
+    const options: UservoxAdapter.UservoxOptions = {
+      lifecycle: dealer,
+      stateMap: uservoxMap,
+      baseUrl: fake.baseUrl,
+      apiToken: Redacted.make(API_TOKEN),
+      projectId: PROJECT,
+      processId: PROCESS,
+      webhookAuth: { bearer: Redacted.make(CALLBACK_TOKEN) },
+      retry: noRetry,
+    }
+    const adapter = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
+    const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))
+    const store = yield* LeadStore.makeMemory
+    const engine = yield* engineOver(adapter, store, webhooks, engineOptions)
+    engineRef.current = engine
+    const lastEntry = (leadId: string) => Effect.map(store.outbox(leadId), (entries) => entries.at(-1))
+    const raw = (body: unknown): CrmWebhooks.RawWebhook => ({
+      headers: { authorization: `Bearer ${CALLBACK_TOKEN}`, "content-type": "application/json" },
+      body: new TextEncoder().encode(JSON.stringify(body)),
+    })
+    return { fake, adapter, store, engine, lastEntry, raw }
   })
-  const options: UservoxAdapter.UservoxOptions = {
-    lifecycle: dealer,
-    stateMap: uservoxMap,
-    baseUrl: fake.baseUrl,
-    apiToken: Redacted.make(API_TOKEN),
-    projectId: PROJECT,
-    processId: PROCESS,
-    webhookAuth: { bearer: Redacted.make(CALLBACK_TOKEN) },
-    retry: noRetry,
-  }
-  const adapter = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
-  const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))
-  const store = yield* LeadStore.makeMemory
-  const engine = yield* engineOver(adapter, store, webhooks)
-  engineRef.current = engine
-  const lastEntry = (leadId: string) => Effect.map(store.outbox(leadId), (entries) => entries.at(-1))
-  const raw = (body: unknown): CrmWebhooks.RawWebhook => ({
-    headers: { authorization: `Bearer ${CALLBACK_TOKEN}`, "content-type": "application/json" },
-    body: new TextEncoder().encode(JSON.stringify(body)),
-  })
-  return { fake, adapter, store, engine, lastEntry, raw }
-})
 
 describe("LeadEngine with uservox (confirmed by webhook)", () => {
   it.scopedLive("a transition is pending until the vendor's webhook confirms it", () =>
     Effect.gen(function* () {
-      const { fake, store, engine, lastEntry } = yield* uservoxSetup
+      const { fake, store, engine, lastEntry } = yield* uservoxSetup()
       assert.deepStrictEqual(yield* engine.create("L-1", { metadata: contact }), { _tag: "Confirmed" })
       const outcome = yield* engine.apply("L-1", toContacted)
       assert.strictEqual(outcome._tag, "Pending")
@@ -454,7 +544,7 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
 
   it.scopedLive("a call in progress re-queues the write; it is confirmed after the call", () =>
     Effect.gen(function* () {
-      const { fake, store, engine, lastEntry } = yield* uservoxSetup
+      const { fake, store, engine, lastEntry } = yield* uservoxSetup()
       yield* engine.create("L-1", { metadata: contact })
       const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
       fake.callInProgress(vendorLeadId, true)
@@ -473,7 +563,7 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
 
   it.scopedLive("a duplicate webhook is ignored", () =>
     Effect.gen(function* () {
-      const { fake, engine, lastEntry, raw } = yield* uservoxSetup
+      const { fake, engine, lastEntry, raw } = yield* uservoxSetup()
       yield* engine.create("L-1", { metadata: contact })
       fake.webhookFaults({ drop: 1 })
       yield* engine.apply("L-1", toContacted)
@@ -490,7 +580,7 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
 
   it.scopedLive("a stale LeadChanged is ignored and counted; a fresh one is applied without echoing it", () =>
     Effect.gen(function* () {
-      const { fake, store, engine, raw } = yield* uservoxSetup
+      const { fake, store, engine, raw } = yield* uservoxSetup()
       yield* engine.create("L-1", { metadata: contact })
       yield* engine.apply("L-1", toContacted)
       yield* until(Effect.map(store.outbox("L-1"), (es) => es.every((e) => e.status === "confirmed")))
@@ -518,6 +608,66 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
         raw({ ...call, activityId: "act-back", activity: { ...call.activity, toState: "new_lead" } }),
       )
       assert.strictEqual(refused.rejected.length, 1, "an impossible vendor move is reported, not thrown")
+    }),
+  )
+
+  it.scopedLive("a lead's next write waits behind its accepted one and goes out once the webhook settled it", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, lastEntry, raw } = yield* uservoxSetup()
+      yield* engine.create("L-1", { metadata: contact })
+      fake.webhookFaults({ drop: 1 })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Pending")
+      const updates = () => fake.requests().filter((r) => r.path.endsWith("/leads/update")).length
+      const queued = yield* engine.apply("L-1", { type: "transition", to: "interested" })
+      assert.strictEqual(queued._tag, "Queued")
+      assert.strictEqual(updates(), 1, "the second write is not sent while the first is unsettled")
+      assert.strictEqual((yield* engine.dispatchDue).accepted, 0)
+      yield* Effect.promise(() => fake.flushWebhooks())
+      fake.webhookFaults({})
+      const [dropped] = fake.droppedWebhooks()
+      yield* engine.handleWebhook(raw(dropped))
+      assert.strictEqual((yield* engine.dispatchDue).accepted, 1)
+      yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "confirmed"))
+      assert.strictEqual(fake.leadByReference("L-1", PROCESS)?.currentState, "interested")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "interested")
+    }),
+  )
+
+  it.scopedLive(
+    "no webhook by the confirm deadline: the lead is read back and, applied, confirmed without a resend",
+    () =>
+      Effect.gen(function* () {
+        const { fake, engine, lastEntry } = yield* uservoxSetup({ confirmTimeoutMs: 100 })
+        yield* engine.create("L-1", { metadata: contact })
+        fake.webhookFaults({ drop: 1 })
+        yield* engine.apply("L-1", toContacted)
+        yield* Effect.promise(() => fake.flushWebhooks())
+        const updates = () => fake.requests().filter((r) => r.path.endsWith("/leads/update")).length
+        assert.strictEqual((yield* engine.dispatchDue).confirmed, 0, "not before the deadline")
+        yield* Effect.sleep(Duration.millis(120))
+        assert.strictEqual((yield* engine.dispatchDue).confirmed, 1)
+        assert.strictEqual((yield* lastEntry("L-1"))?.status, "confirmed")
+        assert.strictEqual(updates(), 1, "read back, not sent again")
+      }),
+  )
+
+  it.scopedLive("no webhook by the deadline and the vendor did not apply the write: it is sent again", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, lastEntry } = yield* uservoxSetup({ confirmTimeoutMs: 100 })
+      yield* engine.create("L-1", { metadata: contact })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.callInProgress(vendorLeadId, true)
+      fake.webhookFaults({ drop: 1 })
+      yield* engine.apply("L-1", toContacted)
+      yield* Effect.promise(() => fake.flushWebhooks())
+      assert.strictEqual(fake.droppedWebhooks().length, 1, "the failure report was lost")
+      fake.callInProgress(vendorLeadId, false)
+      fake.webhookFaults({})
+      yield* Effect.sleep(Duration.millis(120))
+      assert.strictEqual((yield* engine.dispatchDue).accepted, 1)
+      yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "confirmed"))
+      assert.strictEqual(fake.leadByReference("L-1", PROCESS)?.currentState, "make_first_call")
+      assert.strictEqual((yield* lastEntry("L-1"))?.attempts, 2)
     }),
   )
 })
