@@ -214,28 +214,48 @@ export const make = (
         }),
       )
 
-    /** A snapshot returning the lead to the state before `intent` (history event "rollback"). */
-    const compensate = (snapshot: LeadSnapshot, intent: SetState, at: number): LeadSnapshot => {
+    /** The state (and disposition) the vendor last confirmed before `entry`, from the lead's outbox. */
+    const lastConfirmed = (entries: ReadonlyArray<OutboxEntry>, entry: OutboxEntry) => {
+      const earlier = entries.slice(
+        0,
+        entries.findIndex((e) => e.id === entry.id),
+      )
+      for (const e of earlier.reverse()) {
+        if (e.status !== "confirmed") continue
+        if (e.intent._tag === "SetState") return { state: e.intent.to, disposition: e.intent.disposition }
+        if (e.intent._tag === "CreateLead") return { state: e.intent.state, disposition: undefined }
+      }
+      return undefined
+    }
+
+    /**
+     * A snapshot returning the lead to `target`, the state the vendor last confirmed (history
+     * event "rollback"), so that engine and vendor agree again after a write failed for good.
+     */
+    const compensate = (
+      snapshot: LeadSnapshot,
+      intent: SetState,
+      target: { readonly state: string; readonly disposition: string | undefined },
+      at: number,
+    ): LeadSnapshot => {
       const before = snapshot.history.length >= 2 ? snapshot.history[snapshot.history.length - 2] : undefined
-      const entry: HistoryEntry = { event: "rollback", from: intent.to, to: intent.from, at }
+      const entry: HistoryEntry = { event: "rollback", from: intent.to, to: target.state, at }
       const history = [...snapshot.history, entry]
       const limit = lifecycle.historyLimit
       const interval = lifecycle.followUpIntervalMs
       const next: { -readonly [K in keyof LeadSnapshot]: LeadSnapshot[K] } = {
         schemaVersion: snapshot.schemaVersion,
         leadId: snapshot.leadId,
-        state: intent.from,
+        state: target.state,
         previousState: intent.to,
-        enteredAt: before !== undefined && before.to === intent.from ? before.at : at,
+        enteredAt: before !== undefined && before.to === target.state ? before.at : at,
         updatedAt: at,
         version: snapshot.version + 1,
         metadata: snapshot.metadata,
         history: history.length > limit ? history.slice(history.length - limit) : history,
       }
-      if (before !== undefined && before.to === intent.from && before.disposition !== undefined) {
-        next.disposition = before.disposition
-      }
-      if (interval !== undefined && lifecycle.states.get(intent.from)?.followUpNext !== undefined) {
+      if (target.disposition !== undefined) next.disposition = target.disposition
+      if (interval !== undefined && lifecycle.states.get(target.state)?.followUpNext !== undefined) {
         next.due = { event: "followUpDue", at: at + interval }
       }
       return next
@@ -258,7 +278,12 @@ export const make = (
           return
         }
         const now = yield* Clock.currentTimeMillis
-        const saved = yield* Effect.either(store.save(compensate(snapshot, intent, now), snapshot.version, []))
+        // Usually intent.from; when earlier writes failed too, the last state the vendor has.
+        const target = lastConfirmed(yield* store.outbox(entry.leadId), entry) ?? {
+          state: intent.from,
+          disposition: undefined,
+        }
+        const saved = yield* Effect.either(store.save(compensate(snapshot, intent, target, now), snapshot.version, []))
         if (Either.isLeft(saved)) {
           if (saved.left._tag === "StoreError") return yield* Effect.fail(saved.left)
           tally.notRolledBack.push({ entryId: entry.id, reason: saved.left.message })
@@ -266,7 +291,7 @@ export const make = (
         }
         tally.rolledBack++
         yield* Effect.logWarning("vendor refused a write; lead rolled back").pipe(
-          Effect.annotateLogs({ leadId: entry.leadId, entryId: entry.id, from: intent.to, to: intent.from }),
+          Effect.annotateLogs({ leadId: entry.leadId, entryId: entry.id, from: intent.to, to: target.state }),
         )
       })
 

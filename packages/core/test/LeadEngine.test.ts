@@ -651,6 +651,25 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
       }),
   )
 
+  it.scopedLive("when a lead's last writes all fail for good, it returns to the state the vendor last confirmed", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, lastEntry } = yield* uservoxSetup({ redelivery: RetryPolicy.none })
+      yield* engine.create("L-1", { metadata: contact })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.callInProgress(vendorLeadId, true)
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Pending")
+      assert.strictEqual((yield* engine.apply("L-1", { type: "transition", to: "interested" }))._tag, "Queued")
+      yield* until(Effect.map(store.outbox("L-1"), (es) => es[1]?.status === "failed"))
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "interested", "moved on: not rolled back")
+      yield* engine.dispatchDue
+      yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "failed"))
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.state, "new", "back to the created state, not to contacted")
+      assert.deepInclude(lead?.snapshot.history.at(-1), { event: "rollback", from: "interested", to: "new" })
+      assert.strictEqual(fake.leadByReference("L-1", PROCESS)?.currentState, "new_lead")
+    }),
+  )
+
   it.scopedLive("no webhook by the deadline and the vendor did not apply the write: it is sent again", () =>
     Effect.gen(function* () {
       const { fake, store, engine, lastEntry } = yield* uservoxSetup({ confirmTimeoutMs: 100 })
