@@ -1,0 +1,97 @@
+/**
+ * The store's schema, as `@effect/sql` migrations (`Migrator.fromRecord`), recorded in the
+ * `<prefix>migrations` table. Idempotent: running them again, or from several processes
+ * starting at once, changes nothing.
+ *
+ * Tables (default prefix `leadstate_`; SQLite type / PostgreSQL type):
+ * - `leads`: `lead_id` text PK, `version` integer, `snapshot` JSON text / jsonb,
+ *   `vendor_lead_id` text null, `due_at` epoch ms integer / bigint null (partial index).
+ * - `outbox`: `seq` autoincrement / identity PK (creation order), `id` text unique, `lead_id`,
+ *   `intent` JSON, `status`, `attempts`, `available_at` epoch ms, `correlation_id` null,
+ *   `failure` JSON null; indexes on `(lead_id, seq)` and on the unsettled entries' `seq`.
+ * - `events`: `vendor_event_id` text PK.
+ *
+ * @since 0.1.0
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { LeadStore } from "@leadstate/core"
+import { Effect, Option } from "effect"
+import { describe, scrubber } from "./internal/errorDetail.js"
+import { type Dialect, dialectOf, type SqlLeadStoreOptions } from "./SqlLeadStore.js"
+import * as StoreTables from "./StoreTables.js"
+
+const quote = (identifier: string) => `"${identifier}"`
+
+const createTables = (dialect: Dialect, tables: StoreTables.StoreTables): ReadonlyArray<string> => {
+  const pg = dialect === "pg"
+  const json = pg ? "JSONB" : "TEXT"
+  const epochMs = pg ? "BIGINT" : "INTEGER"
+  const seq = pg ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
+  const leads = quote(tables.leads)
+  const outbox = quote(tables.outbox)
+  return [
+    `CREATE TABLE IF NOT EXISTS ${leads} (
+      lead_id TEXT PRIMARY KEY NOT NULL,
+      version INTEGER NOT NULL,
+      snapshot ${json} NOT NULL,
+      vendor_lead_id TEXT,
+      due_at ${epochMs}
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tables.leads}_due_at_idx`)} ON ${leads} (due_at) WHERE due_at IS NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${outbox} (
+      seq ${seq},
+      id TEXT NOT NULL UNIQUE,
+      lead_id TEXT NOT NULL,
+      intent ${json} NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'confirmed', 'failed')),
+      attempts INTEGER NOT NULL,
+      available_at ${epochMs} NOT NULL,
+      correlation_id TEXT,
+      failure ${json}
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tables.outbox}_lead_idx`)} ON ${outbox} (lead_id, seq)`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tables.outbox}_unsettled_idx`)} ON ${outbox} (seq)
+      WHERE status IN ('pending', 'accepted')`,
+    `CREATE TABLE IF NOT EXISTS ${quote(tables.events)} (vendor_event_id TEXT PRIMARY KEY NOT NULL)`,
+  ]
+}
+
+/** The migrations for these tables, keyed `<id>_<name>` for `Migrator.fromRecord`. */
+export const forTables = (
+  tables: StoreTables.StoreTables,
+): Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> => ({
+  "1_create_tables": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const dialect = yield* dialectOf(sql)
+    for (const statement of createTables(dialect, tables)) yield* sql.unsafe(statement).withoutTransform
+  }),
+})
+
+/** The `@effect/sql` migrator without schema dumps (it needs only the `SqlClient`). */
+const migrator = Migrator.make({})
+
+/**
+ * Creates or upgrades the store's tables; returns the migrations applied now (`[]` when the
+ * schema is current). A failure is a `StoreError` with operation `"migrate"`.
+ */
+export const run = (
+  options: SqlLeadStoreOptions = {},
+): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, LeadStore.StoreError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const tables = yield* StoreTables.fromPrefix(options.tablePrefix)
+    const scrub = scrubber(options.redact ?? [])
+    const failed = (error: unknown) =>
+      new LeadStore.StoreError({ operation: "migrate", detail: scrub(describe(error)) })
+    return yield* migrator({ loader: Migrator.fromRecord(forTables(tables)), table: tables.migrations }).pipe(
+      // Processes starting together on a new PostgreSQL database may race to create the
+      // migrations table: the loser fails once the winner committed it, then (on retry) finds
+      // the table and waits on its lock.
+      Effect.retry({ times: 3, while: (e) => e._tag === "SqlError" }),
+      Effect.mapError(failed),
+      // The migrator reports a failing migration as a defect.
+      Effect.catchSomeDefect((defect) =>
+        defect instanceof Migrator.MigrationError ? Option.some(Effect.fail(failed(defect))) : Option.none(),
+      ),
+    )
+  })

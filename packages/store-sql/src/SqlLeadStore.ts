@@ -1,0 +1,277 @@
+/**
+ * The `LeadStore` port over any `@effect/sql` client, shared by the SQLite and PostgreSQL
+ * stores. The dialects differ only in how `claim` locks (PostgreSQL: `FOR UPDATE SKIP LOCKED`
+ * inside a transaction, so several workers never claim the same entry; SQLite: one
+ * `UPDATE ... RETURNING` statement, which takes the write lock up front) and in column types
+ * (see `Migrations`). The tables must exist: run `Migrations.run` first, or use
+ * `SqliteLeadStore` / `PgLeadStore`, which do.
+ *
+ * Every SQL failure and every row that does not decode becomes a `StoreError` naming the
+ * operation (and the lead or entry); details never contain the `redact`ed values.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { LeadStore } from "@leadstate/core"
+import { Effect, Either, Option, type Redacted } from "effect"
+import { onSqlError, type Scrub, scrubber } from "./internal/errorDetail.js"
+import {
+  leadColumns,
+  type OutboxRecord,
+  type OutboxValues,
+  outboxColumns,
+  queryTime,
+  storedTime,
+  toInteger,
+  toOutboxRecord,
+  toOutboxValues,
+  toSnapshotJson,
+  toStoredLead,
+} from "./internal/rows.js"
+import * as StoreTables from "./StoreTables.js"
+
+/** Options shared by every SQL store. */
+export interface SqlLeadStoreOptions {
+  /** Prefix of the table names (default `leadstate_`; see {@link StoreTables.fromPrefix}). */
+  readonly tablePrefix?: string | undefined
+  /** Values never shown in error details (the database password is always added by `PgLeadStore`). */
+  readonly redact?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+}
+
+/** The dialects the store supports. */
+export type Dialect = "sqlite" | "pg"
+
+/** The client's dialect, or a `StoreError` for one the store does not support. */
+export const dialectOf = (sql: SqlClient.SqlClient): Effect.Effect<Dialect, LeadStore.StoreError> =>
+  Effect.suspend(() => {
+    const dialect = sql.onDialectOrElse({
+      sqlite: (): Dialect | undefined => "sqlite",
+      pg: (): Dialect | undefined => "pg",
+      orElse: (): Dialect | undefined => undefined,
+    })
+    return dialect === undefined
+      ? Effect.fail(
+          new LeadStore.StoreError({
+            operation: "configure",
+            detail: "the SQL client's dialect is not supported; use SQLite or PostgreSQL.",
+          }),
+        )
+      : Effect.succeed(dialect)
+  })
+
+/** The condition "the entry is not settled yet" on the table alias `alias`. */
+const unsettled = (alias: string) => `${alias}.status IN ('pending', 'accepted')`
+
+/** A row limit for `LIMIT`: whole, at least 0 (a negative LIMIT means "no limit" in SQLite). */
+const rowLimit = (limit: number): number =>
+  Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : limit > 0 ? Number.MAX_SAFE_INTEGER : 0
+
+/**
+ * Builds the store over the `SqlClient` in context (SQLite or PostgreSQL; its name transforms
+ * are not used). Fails when the table prefix is invalid or the dialect is not supported.
+ */
+export const make = (
+  options: SqlLeadStoreOptions = {},
+): Effect.Effect<LeadStore.LeadStoreService, LeadStore.StoreError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const tables = yield* StoreTables.fromPrefix(options.tablePrefix)
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const dialect = yield* dialectOf(sql)
+    return makeService(sql, dialect, tables, scrubber(options.redact ?? []))
+  })
+
+const makeService = (
+  sql: SqlClient.SqlClient,
+  dialect: Dialect,
+  tables: StoreTables.StoreTables,
+  scrub: Scrub,
+): LeadStore.LeadStoreService => {
+  const leads = sql(tables.leads)
+  const outbox = sql(tables.outbox)
+  const events = sql(tables.events)
+  const outboxCols = sql.literal(outboxColumns)
+
+  const fail = (operation: string, detail: string) =>
+    Effect.fail(new LeadStore.StoreError({ operation, detail: scrub(detail) }))
+
+  /** The value, or a `StoreError` for `operation` with the detail. */
+  const orFail = <A>(operation: string, result: Either.Either<A, string>): Effect.Effect<A, LeadStore.StoreError> =>
+    Either.match(result, { onLeft: (detail) => fail(operation, detail), onRight: Effect.succeed })
+
+  /** Decodes rows with `decode`, failing `operation` on the first that does not decode. */
+  const decodeAll = <A>(
+    operation: string,
+    rows: ReadonlyArray<unknown>,
+    decode: (row: unknown) => Either.Either<A, string>,
+  ) => Effect.forEach(rows, (row) => orFail(operation, decode(row)))
+
+  const entries = (operation: string, rows: ReadonlyArray<unknown>) =>
+    Effect.map(decodeAll(operation, rows, toOutboxRecord), (records) => records.map((r) => r.entry))
+
+  const storedVersion = (operation: string, leadId: string) =>
+    Effect.flatMap(
+      sql`SELECT version FROM ${leads} WHERE lead_id = ${leadId}`.withoutTransform,
+      ([row]): Effect.Effect<number | undefined, LeadStore.StoreError> =>
+        row === undefined
+          ? Effect.succeed(undefined)
+          : orFail(operation, toInteger(row.version, `the version of lead ${JSON.stringify(leadId)}`)),
+    )
+
+  const insertEntries = (values: ReadonlyArray<OutboxValues>) =>
+    values.length === 0 ? Effect.void : sql`INSERT INTO ${outbox} ${sql.insert(values)}`.withoutTransform
+
+  /** The entries `leadId` may add: ids new (in the table and in the batch) and of that lead. */
+  const checkEntries = (leadId: string, batch: ReadonlyArray<LeadStore.OutboxEntry>) =>
+    Effect.gen(function* () {
+      if (batch.length === 0) return
+      const ids = batch.map((entry) => entry.id)
+      const rows = yield* sql`SELECT id FROM ${outbox} WHERE ${sql.in("id", ids)}`.withoutTransform
+      const seen = new Set(rows.map((row) => row.id))
+      for (const entry of batch) {
+        if (seen.has(entry.id)) return yield* fail("save", `outbox entry ${JSON.stringify(entry.id)} exists`)
+        if (entry.leadId !== leadId) {
+          return yield* fail(
+            "save",
+            `outbox entry ${JSON.stringify(entry.id)} belongs to lead ${JSON.stringify(entry.leadId)}, not ${JSON.stringify(leadId)}`,
+          )
+        }
+        seen.add(entry.id)
+      }
+    })
+
+  const claimCandidates = (now: number, limit: number) =>
+    sql`FROM ${outbox} o
+      WHERE ${sql.literal(unsettled("o"))} AND o.available_at <= ${queryTime(now)}
+        AND NOT EXISTS (
+          SELECT 1 FROM ${outbox} older
+          WHERE older.lead_id = o.lead_id AND older.seq < o.seq AND ${sql.literal(unsettled("older"))}
+        )
+      ORDER BY o.seq
+      LIMIT ${rowLimit(limit)}`
+
+  const claimPg = (now: number, limit: number, leaseUntil: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const rows = yield* sql`SELECT ${outboxCols} ${claimCandidates(now, limit)} FOR UPDATE SKIP LOCKED`
+          .withoutTransform
+        const claimed = yield* entries("claim", rows)
+        if (claimed.length === 0) return claimed
+        const ids = claimed.map((entry) => entry.id)
+        yield* sql`UPDATE ${outbox} SET available_at = ${leaseUntil} WHERE ${sql.in("id", ids)}`.withoutTransform
+        return claimed.map((e) => ({ ...e, availableAt: leaseUntil }))
+      }),
+    )
+
+  const claimSqlite = (now: number, limit: number, leaseUntil: number) =>
+    Effect.gen(function* () {
+      const rows = yield* sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
+        WHERE seq IN (SELECT o.seq ${claimCandidates(now, limit)})
+        RETURNING ${outboxCols}`.withoutTransform
+      const records: ReadonlyArray<OutboxRecord> = yield* decodeAll("claim", rows, toOutboxRecord)
+      return [...records].sort((a, b) => a.seq - b.seq).map((r) => r.entry)
+    })
+
+  return {
+    load: (leadId) =>
+      sql`SELECT ${sql.literal(leadColumns)} FROM ${leads} WHERE lead_id = ${leadId}`.withoutTransform.pipe(
+        Effect.flatMap(([row]) =>
+          row === undefined
+            ? Effect.succeed(Option.none())
+            : Effect.map(orFail("load", toStoredLead(row)), Option.some),
+        ),
+        Effect.catchTag("SqlError", onSqlError("load", scrub)),
+      ),
+
+    save: (snapshot, expectedVersion, batch) =>
+      Effect.gen(function* () {
+        const leadId = snapshot.leadId
+        const json = yield* orFail("save", toSnapshotJson(snapshot))
+        const values = yield* Effect.forEach(batch, (entry) => orFail("save", toOutboxValues(entry)))
+        const dueAt = snapshot.due === undefined ? null : storedTime(snapshot.due.at)
+        yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const written =
+              expectedVersion === undefined
+                ? yield* sql`INSERT INTO ${leads} (lead_id, version, snapshot, vendor_lead_id, due_at)
+                    VALUES (${leadId}, ${snapshot.version}, ${json}, NULL, ${dueAt})
+                    ON CONFLICT (lead_id) DO NOTHING
+                    RETURNING lead_id`.withoutTransform
+                : yield* sql`UPDATE ${leads} SET version = ${snapshot.version}, snapshot = ${json}, due_at = ${dueAt}
+                    WHERE lead_id = ${leadId} AND version = ${expectedVersion}
+                    RETURNING lead_id`.withoutTransform
+            if (written.length === 0) {
+              const actual = yield* storedVersion("save", leadId)
+              return yield* new LeadStore.VersionConflict({ leadId, expected: expectedVersion, actual })
+            }
+            yield* checkEntries(leadId, batch)
+            yield* insertEntries(values)
+          }),
+        )
+      }).pipe(Effect.catchTag("SqlError", onSqlError("save", scrub))),
+
+    setVendorLeadId: (leadId, vendorLeadId) =>
+      sql`UPDATE ${leads} SET vendor_lead_id = ${vendorLeadId}
+        WHERE lead_id = ${leadId}
+        RETURNING lead_id`.withoutTransform.pipe(
+        Effect.flatMap((rows) =>
+          rows.length === 0 ? fail("setVendorLeadId", `no lead ${JSON.stringify(leadId)}`) : Effect.void,
+        ),
+        Effect.catchTag("SqlError", onSqlError("setVendorLeadId", scrub)),
+      ),
+
+    claim: (now, limit, leaseMs) => {
+      if (rowLimit(limit) === 0) return Effect.succeed([])
+      const leaseUntil = storedTime(now + leaseMs)
+      const claimed = dialect === "pg" ? claimPg(now, limit, leaseUntil) : claimSqlite(now, limit, leaseUntil)
+      return Effect.catchTag(claimed, "SqlError", onSqlError("claim", scrub))
+    },
+
+    updateOutbox: (entry) =>
+      Effect.gen(function* () {
+        const v = yield* orFail("updateOutbox", toOutboxValues(entry))
+        const rows = yield* sql`UPDATE ${outbox}
+          SET lead_id = ${v.lead_id}, intent = ${v.intent}, status = ${v.status}, attempts = ${v.attempts},
+            available_at = ${v.available_at}, correlation_id = ${v.correlation_id}, failure = ${v.failure}
+          WHERE id = ${v.id}
+          RETURNING id`.withoutTransform
+        if (rows.length === 0) return yield* fail("updateOutbox", `no outbox entry ${JSON.stringify(entry.id)}`)
+      }).pipe(Effect.catchTag("SqlError", onSqlError("updateOutbox", scrub))),
+
+    outbox: (leadId) =>
+      sql`SELECT ${outboxCols} FROM ${outbox} WHERE lead_id = ${leadId} ORDER BY seq`.withoutTransform.pipe(
+        Effect.flatMap((rows) => entries("outbox", rows)),
+        Effect.catchTag("SqlError", onSqlError("outbox", scrub)),
+      ),
+
+    oldestAccepted: (leadId) =>
+      sql`SELECT ${outboxCols} FROM ${outbox}
+        WHERE lead_id = ${leadId} AND status = 'accepted'
+        ORDER BY seq LIMIT 1`.withoutTransform.pipe(
+        Effect.flatMap((rows) => entries("oldestAccepted", rows)),
+        Effect.map((found) => Option.fromNullable(found[0])),
+        Effect.catchTag("SqlError", onSqlError("oldestAccepted", scrub)),
+      ),
+
+    dueLeads: (now, limit) =>
+      sql`SELECT lead_id FROM ${leads}
+        WHERE due_at <= ${queryTime(now)}
+        ORDER BY due_at, lead_id LIMIT ${rowLimit(limit)}`.withoutTransform.pipe(
+        Effect.flatMap((rows) =>
+          Effect.forEach(rows, (row) =>
+            typeof row.lead_id === "string"
+              ? Effect.succeed(row.lead_id)
+              : fail("dueLeads", `a lead id is corrupt: ${String(row.lead_id)}`),
+          ),
+        ),
+        Effect.catchTag("SqlError", onSqlError("dueLeads", scrub)),
+      ),
+
+    rememberEvent: (vendorEventId) =>
+      sql`INSERT INTO ${events} (vendor_event_id) VALUES (${vendorEventId})
+        ON CONFLICT (vendor_event_id) DO NOTHING
+        RETURNING vendor_event_id`.withoutTransform.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.catchTag("SqlError", onSqlError("rememberEvent", scrub)),
+      ),
+  }
+}
