@@ -79,6 +79,12 @@ export interface EngineOptions {
    * later writes wait until the earlier one is settled. Default 5 minutes.
    */
   readonly confirmTimeoutMs?: number
+  /**
+   * After an ambiguous failure (a timeout or a dropped connection: the vendor may still apply
+   * the write), the redelivery waits at least this long, so that its read-back sees a late
+   * write instead of sending it twice. Default 5 s.
+   */
+  readonly ambiguousSettleMs?: number
   /** Deadline steps fired per lead by one `fireDeadlines` (a long-idle lead's catch-up). Default 100. */
   readonly maxCatchUpSteps?: number
 }
@@ -203,6 +209,7 @@ export const make = (
     const confirmTimeoutMs = options.confirmTimeoutMs ?? 5 * 60_000
     const maxCatchUpSteps = options.maxCatchUpSteps ?? 100
     const dispatchConcurrency = options.dispatchConcurrency ?? 8
+    const ambiguousSettleMs = options.ambiguousSettleMs ?? 5_000
     const spanAttributes = (leadId: string) => ({ "leadstate.lead_id": leadId, "leadstate.vendor": adapter.vendor })
 
     const load = (leadId: string) =>
@@ -303,11 +310,25 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const delay = RetryPolicy.nextDelay(redelivery, error, Math.max(1, entry.attempts), 0, yield* Random.next)
         if (delay !== undefined) {
-          const retryAt = now + delay
+          const retryAt = now + (error.reason._tag === "Transport" ? Math.max(delay, ambiguousSettleMs) : delay)
           const { correlationId: _, ...rest } = entry
           yield* store.updateOutbox({ ...rest, status: "pending", availableAt: retryAt, failure: failure(error) })
           tally.retried++
           return { _tag: "Queued", retryAt, error } satisfies Delivered
+        }
+        if (error.retryable) {
+          // Out of attempts on an ambiguous failure (a timeout may have arrived): ask the vendor.
+          const lead = yield* store.load(entry.leadId)
+          const ref: LeadRef = {
+            leadId: entry.leadId,
+            vendorLeadId: Option.isSome(lead) ? lead.value.vendorLeadId : undefined,
+          }
+          const applied = yield* Effect.orElseSucceed(alreadyApplied(entry.intent, ref), () => Option.none())
+          if (Option.isSome(applied)) {
+            yield* store.updateOutbox({ ...entry, status: "confirmed" })
+            tally.confirmed++
+            return { _tag: "Confirmed" } satisfies Delivered
+          }
         }
         yield* store.updateOutbox({ ...entry, status: "failed", failure: failure(error) })
         tally.failed++
@@ -315,12 +336,16 @@ export const make = (
         return { _tag: "Failed", error } satisfies Delivered
       })
 
-    /** Was a previous attempt applied? Read the lead back (when the adapter can). */
-    const alreadyApplied = (intent: SyncIntent, ref: LeadRef) =>
+    /**
+     * Was a previous attempt applied? Read the lead back (when the adapter can). A read-back
+     * that fails with a retryable error fails: not knowing is no reason to send twice.
+     */
+    const alreadyApplied = (intent: SyncIntent, ref: LeadRef): Effect.Effect<Option.Option<SyncReceipt>, CrmError> =>
       Effect.gen(function* () {
         const target = intent._tag === "SetState" ? intent.to : intent._tag === "CreateLead" ? intent.state : undefined
         if (target === undefined || !adapter.capabilities.readBack) return Option.none<SyncReceipt>()
         const read = yield* Effect.either(adapter.readBack(ref))
+        if (Either.isLeft(read) && read.left.retryable) return yield* Effect.fail(read.left)
         if (Either.isLeft(read) || read.right.state !== target) return Option.none<SyncReceipt>()
         return Option.some<SyncReceipt>({
           _tag: "Confirmed",
@@ -344,7 +369,12 @@ export const make = (
         const lead = yield* store.load(entry.leadId)
         const vendorLeadId = Option.isSome(lead) ? lead.value.vendorLeadId : undefined
         const ref: LeadRef = { leadId: entry.leadId, vendorLeadId }
-        const previously = entry.attempts > 0 ? yield* alreadyApplied(entry.intent, ref) : Option.none<SyncReceipt>()
+        const checked =
+          entry.attempts > 0 ? yield* Effect.either(alreadyApplied(entry.intent, ref)) : Either.right(Option.none())
+        if (Either.isLeft(checked)) {
+          return yield* settleFailure({ ...entry, attempts: entry.attempts + 1 }, checked.left, tally)
+        }
+        const previously = checked.right
         // Record the attempt before sending: after a crash, attempts > 0 says it may have arrived.
         const attempted: OutboxEntry = { ...entry, attempts: entry.attempts + 1 }
         if (Option.isNone(previously)) yield* store.updateOutbox(attempted)
