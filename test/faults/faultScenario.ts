@@ -1,0 +1,354 @@
+/**
+ * The engine's fault scenario: many leads, five transitions each, against the fake uservox
+ * server with faults injected (5xx, 429 with Retry-After, timeouts, dropped connections,
+ * duplicate / out-of-order / lost webhooks, calls in progress) and the engine stopped and
+ * restarted in the middle. It returns counts and every inconsistency it found; the test
+ * asserts there are none and prints the counts.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { UservoxAdapter } from "@leadstate/adapter-uservox"
+import { startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
+import {
+  autoDealer,
+  CrmAdapter,
+  CrmWebhooks,
+  LeadEngine,
+  LeadStore,
+  Lifecycle,
+  RetryPolicy,
+  type StateMap,
+} from "@leadstate/core"
+import { serveHandler } from "@leadstate/core/testing"
+import { Duration, Effect, Either, Exit, Fiber, Option, Redacted, Scope } from "effect"
+
+/** How to open the store; called twice, the second time after the "restart". */
+export type OpenStore = Effect.Effect<LeadStore.LeadStoreService, unknown, Scope.Scope>
+
+export interface FaultScenarioOptions {
+  readonly leads: number
+  readonly openStore: OpenStore
+  /** Share of the planned transitions applied before the restart. Default 0.5. */
+  readonly restartAfter?: number
+  /** Bound on the whole run, after which unsettled writes are reported. Default 45 s. */
+  readonly settleTimeoutMs?: number
+}
+
+export interface FaultReport {
+  readonly leads: number
+  readonly planned: number
+  /** Transitions the engine applied (saved with their vendor write). */
+  readonly applied: number
+  /** Planned transitions the lifecycle refused (a rollback made them illegal), by error tag. */
+  readonly refused: Readonly<Record<string, number>>
+  readonly confirmed: number
+  /** Writes that failed for good, by CrmError reason. */
+  readonly failed: Readonly<Record<string, number>>
+  /** Deliveries beyond the first (engine redeliveries, read-backs included). */
+  readonly redeliveries: number
+  readonly rollbacks: number
+  readonly vendorRequests: number
+  readonly faultedRequests: number
+  readonly webhooksSent: number
+  readonly webhooksDropped: number
+  readonly appliedBeforeRestart: number
+  /** Writes still pending or accepted at the end (lost if any). */
+  readonly unsettled: ReadonlyArray<string>
+  /** Leads whose vendor state differs from the engine's. */
+  readonly mismatches: ReadonlyArray<string>
+  /** Planned transitions applied more than once by the engine. */
+  readonly duplicatedInEngine: ReadonlyArray<string>
+  /** Successful vendor updates beyond one per confirmed write. */
+  readonly appliedTwiceAtVendor: ReadonlyArray<string>
+  /** Creating the leads (before the faults). */
+  readonly createMs: number
+  /** From the start until every planned transition was applied (the writes still settling). */
+  readonly drivenMs: number
+  readonly durationMs: number
+}
+
+const API_TOKEN = "uvx_live_5f0c9a7b3e1d4c2b8a6f0e9d7c5b3a19"
+const CALLBACK_TOKEN = "cb_token_7e6d5c4b3a2f1e0d"
+const PROJECT = "6650aa11bb22cc33dd44ee55"
+const PROCESS = "6650aa11bb22cc33dd44ee66"
+
+const dealer = Lifecycle.unsafeMake(autoDealer)
+
+const stateMap: StateMap.StateMapConfig = {
+  states: {
+    new: "new_lead",
+    contacted: "make_first_call",
+    followup_1: "schedule_second_call",
+    followup_2: "followup_2",
+    followup_3: "followup_3",
+    interested: "interested",
+    test_drive_booked: "test_drive",
+    converted: "retail",
+    lost: "lost",
+    snoozed: "callback_later",
+  },
+}
+
+/** Two five-step journeys, alternating by lead. */
+const journeys: ReadonlyArray<ReadonlyArray<Record<string, unknown>>> = [
+  [
+    { type: "transition", to: "contacted" },
+    { type: "transition", to: "interested", disposition: "price_inquiry" },
+    { type: "transition", to: "test_drive_booked", disposition: "showroom" },
+    { type: "transition", to: "lost", disposition: "bought_elsewhere" },
+    { type: "reopen", to: "contacted", reason: "customer_called_back" },
+  ],
+  [
+    { type: "transition", to: "contacted" },
+    { type: "transition", to: "lost", disposition: "not_interested" },
+    { type: "reopen", to: "contacted", reason: "new_inquiry" },
+    { type: "transition", to: "interested", disposition: "wants_callback" },
+    { type: "transition", to: "converted", disposition: "financed" },
+  ],
+]
+
+const leadIdOf = (i: number) => `lead-${String(i).padStart(5, "0")}`
+const journeyOf = (i: number) => journeys[i % journeys.length] ?? []
+const contactOf = (i: number) => ({
+  name: `Lead ${i}`,
+  email: `lead${i}@example.org`,
+  phone: `+9198${String(10_000_000 + i)}`,
+})
+
+/** Steps of the journey a lead has been through: its history minus start and rollbacks. */
+const stepsTaken = (snapshot: { readonly history: ReadonlyArray<{ readonly event: string }> }) =>
+  snapshot.history.filter((h) => h.event !== "start" && h.event !== "rollback").length
+
+const bump = (counts: Record<string, number>, key: string) => {
+  counts[key] = (counts[key] ?? 0) + 1
+}
+
+export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<FaultReport, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const started = Date.now()
+    const engineRef: { current: LeadEngine.LeadEngineService | undefined } = { current: undefined }
+    // While the engine is down, webhooks get a 503 and are lost: the confirm deadline recovers them.
+    const receiver = yield* serveHandler((request) =>
+      engineRef.current === undefined
+        ? Promise.resolve(new Response(null, { status: 503 }))
+        : engineRef.current.webhookHandler(request),
+    )
+    const fake = yield* startFakeUservoxServer({
+      apiToken: API_TOKEN,
+      projectId: PROJECT,
+      processes: [
+        {
+          processId: PROCESS,
+          states: Object.values(stateMap.states),
+          callback: { url: receiver.url, auth: { bearer: CALLBACK_TOKEN } },
+        },
+      ],
+      updateDelayMs: 5,
+      seed: 7,
+      // The documented 100 requests / 5 s would make 6,000 requests take five minutes.
+      rateLimit: { limit: 1_000_000, windowMs: 5_000 },
+    })
+    const adapterOptions: UservoxAdapter.UservoxOptions = {
+      lifecycle: dealer,
+      stateMap,
+      baseUrl: fake.baseUrl,
+      apiToken: Redacted.make(API_TOKEN),
+      projectId: PROJECT,
+      processId: PROCESS,
+      webhookAuth: { bearer: Redacted.make(CALLBACK_TOKEN) },
+      rateLimit: { limit: 1_000_000, intervalMs: 5_000 },
+      // The engine does the retrying, each resend after a read-back: the adapter's own retries
+      // would resend a timed-out update blindly, and uservox has no idempotency key.
+      retry: { ...RetryPolicy.none, requestTimeoutMs: 1_000 },
+    }
+    const adapter = yield* UservoxAdapter.make(adapterOptions).pipe(Effect.provide(FetchHttpClient.layer))
+    const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(adapterOptions))
+    const engineOptions: LeadEngine.EngineOptions = {
+      redelivery: {
+        ...RetryPolicy.defaults,
+        maxAttempts: 12,
+        baseDelayMs: 50,
+        maxDelayMs: 2_000,
+        budgetMs: Number.POSITIVE_INFINITY,
+      },
+      leaseMs: 1_000,
+      confirmTimeoutMs: 2_000,
+      batchSize: 1_000,
+      dispatchConcurrency: 64,
+      ambiguousSettleMs: 1_500,
+    }
+    const startEngine = (store: LeadStore.LeadStoreService) =>
+      LeadEngine.make(dealer, engineOptions).pipe(
+        Effect.provideService(CrmAdapter.CrmAdapter, adapter),
+        Effect.provideService(LeadStore.LeadStore, store),
+        Effect.provideService(CrmWebhooks.CrmWebhooks, webhooks),
+      )
+
+    // --- first run: create the leads (no faults yet), then transitions with faults ------------
+    const firstScope = yield* Scope.make()
+    const store1 = yield* Scope.extend(options.openStore, firstScope)
+    const engine1 = yield* startEngine(store1)
+    engineRef.current = engine1
+    const indexes = Array.from({ length: options.leads }, (_, i) => i)
+    const t0 = Date.now()
+    yield* Effect.forEach(indexes, (i) => Effect.orDie(engine1.create(leadIdOf(i), { metadata: contactOf(i) })), {
+      concurrency: 32,
+      discard: true,
+    })
+
+    const createMs = Date.now() - t0
+    fake.inject({ fault: { _tag: "Status", status: 503 }, probability: 0.08 })
+    fake.inject({ fault: { _tag: "Status", status: 500 }, probability: 0.02 })
+    fake.inject({ fault: { _tag: "RateLimit", retryAfterSeconds: 1 }, probability: 0.01 })
+    fake.inject({ fault: { _tag: "Latency", ms: 1_100 }, probability: 0.02 })
+    fake.inject({ fault: { _tag: "Drop" }, probability: 0.02 })
+    fake.webhookFaults({ duplicate: 0.1, reorder: 0.1, drop: 0.05 })
+    const calling = indexes.filter((i) => i % 20 === 0)
+    for (const i of calling) {
+      const vendorLead = fake.leadByReference(leadIdOf(i), PROCESS)
+      if (vendorLead !== undefined) fake.callInProgress(vendorLead._id, true)
+    }
+    const callsEnd = setTimeout(() => {
+      for (const i of calling) {
+        const vendorLead = fake.leadByReference(leadIdOf(i), PROCESS)
+        if (vendorLead !== undefined) fake.callInProgress(vendorLead._id, false)
+      }
+    }, 1_000)
+    yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(callsEnd)))
+
+    const refused: Record<string, number> = {}
+    let appliedCount = 0
+    /** Applies the rest of each lead's journey (resuming from what the store says was done). */
+    const drive = (engine: LeadEngine.LeadEngineService, store: LeadStore.LeadStoreService) =>
+      Effect.forEach(
+        indexes,
+        (i) =>
+          Effect.gen(function* () {
+            const leadId = leadIdOf(i)
+            const journey = journeyOf(i)
+            for (;;) {
+              const lead = yield* store.load(leadId)
+              if (Option.isNone(lead)) return yield* Effect.dieMessage(`lead ${leadId} vanished`)
+              const done = stepsTaken(lead.value.snapshot) + refusedSteps(leadId)
+              const event = journey[done]
+              if (event === undefined) return
+              const result = yield* Effect.either(engine.apply(leadId, event))
+              if (Either.isRight(result)) appliedCount++
+              else if (result.left._tag === "VersionConflict") continue
+              else if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
+              else {
+                bump(refused, result.left._tag)
+                refusedByLead.set(leadId, refusedSteps(leadId) + 1)
+              }
+            }
+          }),
+        { concurrency: 32, discard: true },
+      )
+    const refusedByLead = new Map<string, number>()
+    const refusedSteps = (leadId: string) => refusedByLead.get(leadId) ?? 0
+
+    const planned = options.leads * 5
+    const restartAt = Math.floor(planned * (options.restartAfter ?? 0.5))
+    const driver1 = yield* Effect.fork(drive(engine1, store1))
+    const worker1 = yield* Effect.fork(engine1.worker({ intervalMs: 50 }))
+    while (appliedCount < restartAt && driver1.unsafePoll() === null) yield* Effect.sleep(Duration.millis(5))
+    // --- the "crash": stop everything mid-flight, close the store, wait, start again --------
+    const appliedBeforeRestart = appliedCount
+    engineRef.current = undefined
+    yield* Fiber.interrupt(driver1)
+    yield* Fiber.interrupt(worker1)
+    yield* Scope.close(firstScope, Exit.void)
+    yield* Effect.sleep(Duration.millis(300))
+
+    const store2 = yield* options.openStore
+    const engine2 = yield* startEngine(store2)
+    engineRef.current = engine2
+    yield* Effect.forkScoped(engine2.worker({ intervalMs: 50 }))
+    yield* drive(engine2, store2)
+    const drivenMs = Date.now() - started
+
+    // --- let every write settle (faults stay on), then compare with the vendor ----------------
+    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? 45_000)
+    const unsettledNow = Effect.gen(function* () {
+      const open: Array<string> = []
+      for (const i of indexes) {
+        for (const entry of yield* store2.outbox(leadIdOf(i))) {
+          if (entry.status === "pending" || entry.status === "accepted") open.push(entry.id)
+        }
+      }
+      return open
+    })
+    let unsettled = yield* unsettledNow
+    while (unsettled.length > 0 && Date.now() < settleDeadline) {
+      yield* Effect.sleep(Duration.millis(200))
+      unsettled = yield* unsettledNow
+    }
+    fake.clearFaults()
+    fake.webhookFaults({})
+    yield* Effect.promise(() => fake.flushWebhooks())
+
+    let confirmed = 0
+    let redeliveries = 0
+    let rollbacks = 0
+    let applied = 0
+    const failed: Record<string, number> = {}
+    const mismatches: Array<string> = []
+    const duplicatedInEngine: Array<string> = []
+    const appliedTwiceAtVendor: Array<string> = []
+    const vendorSuccesses = new Map<string, number>()
+    for (const result of fake.updateResults()) {
+      if (result.success) vendorSuccesses.set(result.leadId, (vendorSuccesses.get(result.leadId) ?? 0) + 1)
+    }
+    for (const i of indexes) {
+      const leadId = leadIdOf(i)
+      const lead = Option.getOrThrow(yield* store2.load(leadId))
+      const snapshot = lead.snapshot
+      const steps = stepsTaken(snapshot)
+      applied += steps
+      rollbacks += snapshot.history.filter((h) => h.event === "rollback").length
+      if (steps + refusedSteps(leadId) > 5) duplicatedInEngine.push(`${leadId}: ${steps} steps applied`)
+      const entries = yield* store2.outbox(leadId)
+      const setStates = entries.filter((e) => e.intent._tag === "SetState")
+      if (setStates.length !== steps)
+        duplicatedInEngine.push(`${leadId}: ${setStates.length} writes for ${steps} steps`)
+      let confirmedUpdates = 0
+      for (const entry of setStates) {
+        redeliveries += Math.max(0, entry.attempts - 1)
+        if (entry.status === "confirmed") {
+          confirmed++
+          confirmedUpdates++
+        } else if (entry.status === "failed") bump(failed, entry.failure?.reason ?? "unknown")
+      }
+      const vendorLead = fake.leadByReference(leadId, PROCESS)
+      const expected = stateMap.states[snapshot.state]
+      if (vendorLead?.currentState !== expected) {
+        mismatches.push(`${leadId}: engine ${snapshot.state} (${expected}), vendor ${vendorLead?.currentState}`)
+      }
+      const successes = vendorLead === undefined ? 0 : (vendorSuccesses.get(vendorLead._id) ?? 0)
+      if (successes > confirmedUpdates) {
+        appliedTwiceAtVendor.push(`${leadId}: ${successes} vendor updates for ${confirmedUpdates} confirmed writes`)
+      }
+    }
+    const requests = fake.requests()
+    return {
+      leads: options.leads,
+      planned,
+      applied,
+      refused,
+      confirmed,
+      failed,
+      redeliveries,
+      rollbacks,
+      vendorRequests: requests.length,
+      faultedRequests: requests.filter((r) => r.faults.length > 0).length,
+      webhooksSent: fake.deliveries().length,
+      webhooksDropped: fake.droppedWebhooks().length,
+      appliedBeforeRestart,
+      unsettled,
+      mismatches,
+      duplicatedInEngine,
+      appliedTwiceAtVendor,
+      createMs,
+      drivenMs,
+      durationMs: Date.now() - started,
+    } satisfies FaultReport
+  })
