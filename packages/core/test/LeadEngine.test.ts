@@ -59,7 +59,10 @@ const engineOver = (
 ) => {
   const base = Context.make(CrmAdapter.CrmAdapter, adapter).pipe(Context.add(LeadStore.LeadStore, store))
   const context = webhooks === undefined ? base : Context.add(base, CrmWebhooks.CrmWebhooks, webhooks)
-  return Effect.provide(LeadEngine.make(dealer, { redelivery, leaseMs: 5_000, ambiguousSettleMs: 20, ...options }), context)
+  return Effect.provide(
+    LeadEngine.make(dealer, { redelivery, leaseMs: 5_000, ambiguousSettleMs: 20, ...options }),
+    context,
+  )
 }
 
 const genericSetup = Effect.gen(function* () {
