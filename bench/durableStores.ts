@@ -21,7 +21,7 @@ export const sqliteTempFile: Layer.Layer<LeadStore.LeadStore, unknown> = Layer.u
       Effect.sync(() => mkdtempSync(join(tmpdir(), "leadstate-bench-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
     ),
-    (dir) => SqliteLeadStore.layer({ filename: join(dir, "leads.db") }),
+    (dir) => SqliteLeadStore.layer({ filename: join(dir, "leads.db"), synchronous: "FULL" }),
   ),
 )
 
