@@ -282,6 +282,26 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.scopedLive("a read-back that fails with a 503 re-queues the write instead of sending it again", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, puts } = yield* genericSetup
+      yield* engine.create("L-1", { metadata: contact })
+      fake.inject({ method: "PUT", fault: { _tag: "Status", status: 503 } })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Queued")
+      assert.strictEqual(puts(), 1)
+      fake.inject({ method: "GET", fault: { _tag: "Status", status: 503 } })
+      yield* Effect.sleep(Duration.millis(40))
+      yield* engine.dispatchDue
+      assert.strictEqual(puts(), 1, "not sent while the vendor's state is unknown")
+      const requeued = (yield* store.outbox("L-1")).at(-1)
+      assert.deepInclude(requeued, { status: "pending", attempts: 2 })
+      assert.strictEqual(requeued?.failure?.reason, "VendorUnavailable")
+      yield* Effect.sleep(Duration.millis(60))
+      assert.strictEqual((yield* engine.dispatchDue).confirmed, 1)
+      assert.strictEqual(puts(), 2, "read back (not applied), then sent")
+    }),
+  )
+
   it.scopedLive("a 503 queues the write; dispatchDue delivers it later", () =>
     Effect.gen(function* () {
       const { fake, store, engine, puts } = yield* genericSetup
