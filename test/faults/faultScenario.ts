@@ -7,7 +7,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { UservoxAdapter } from "@leadstate/adapter-uservox"
-import { startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
+import { type FakeUservoxServerControl, startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
 import {
   autoDealer,
   CrmAdapter,
@@ -31,6 +31,14 @@ export interface FaultScenarioOptions {
   readonly restartAfter?: number
   /** Bound on the whole run, after which unsettled writes are reported. Default 45 s. */
   readonly settleTimeoutMs?: number
+  /** Engine settings replacing the scenario's. */
+  readonly engineOptions?: LeadEngine.EngineOptions
+  /** Called at the end with the fake vendor and the store, to look into a failure. */
+  readonly inspect?: (
+    fake: FakeUservoxServerControl,
+    store: LeadStore.LeadStoreService,
+    report: FaultReport,
+  ) => Effect.Effect<void>
 }
 
 export interface FaultReport {
@@ -170,11 +178,14 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
         maxDelayMs: 2_000,
         budgetMs: Number.POSITIVE_INFINITY,
       },
-      leaseMs: 1_000,
-      confirmTimeoutMs: 2_000,
+      // Above the 1 s request timeout + the 1.5 s ambiguity window: a request in flight when the
+      // engine stops is still applied by the vendor up to 1 s later (see EngineOptions.leaseMs).
+      leaseMs: 3_000,
+      confirmTimeoutMs: 1_000,
       batchSize: 1_000,
       dispatchConcurrency: 64,
       ambiguousSettleMs: 1_500,
+      ...options.engineOptions,
     }
     const startEngine = (store: LeadStore.LeadStoreService) =>
       LeadEngine.make(dealer, engineOptions).pipe(
@@ -329,7 +340,7 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
       }
     }
     const requests = fake.requests()
-    return {
+    const report: FaultReport = {
       leads: options.leads,
       planned,
       applied,
@@ -350,5 +361,7 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
       createMs,
       drivenMs,
       durationMs: Date.now() - started,
-    } satisfies FaultReport
+    }
+    if (options.inspect !== undefined) yield* options.inspect(fake, store2, report)
+    return report
   })

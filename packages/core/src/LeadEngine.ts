@@ -67,7 +67,12 @@ export interface EngineOptions {
    * Default 8 attempts, 1 s doubling to at most 5 minutes, no budget.
    */
   readonly redelivery?: RetryPolicy.RetryPolicy
-  /** How long a claimed entry is reserved for its sender. Default 60 s. */
+  /**
+   * How long a claimed entry is reserved for its sender. Default 60 s. Keep it above the
+   * adapter's request timeout plus `ambiguousSettleMs`: when a sender dies mid-request, the
+   * next one reads the lead back once the lease has passed, and the vendor may still apply the
+   * dead sender's request until that request's timeout; a shorter lease can send it twice.
+   */
   readonly leaseMs?: number
   /** Entries claimed per batch by `dispatchDue`. Default 100. */
   readonly batchSize?: number
@@ -539,6 +544,15 @@ export const make = (
           const entry = yield* store.oldestAccepted(leadId)
           if (Option.isNone(entry)) {
             unmatched++
+            continue
+          }
+          // A re-sent write (read back as not applied) may still get the outcome of its earlier
+          // attempt, late; an outcome older than the current attempt's acceptance is not its own.
+          // (Vendor and engine clocks may differ: ignoring an outcome only defers the settling to
+          // the read-back at the confirm deadline.)
+          const acceptedAt = entry.value.availableAt - confirmTimeoutMs
+          if (entry.value.attempts > 1 && event.at < acceptedAt) {
+            stale++
             continue
           }
           if (event.ref.vendorLeadId !== undefined) {

@@ -693,6 +693,25 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
     }),
   )
 
+  it.scopedLive("the late outcome of an earlier attempt does not settle the resent write", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, lastEntry, raw } = yield* uservoxSetup({ confirmTimeoutMs: 100 })
+      yield* engine.create("L-1", { metadata: contact })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.callInProgress(vendorLeadId, true)
+      fake.webhookFaults({ drop: 1 })
+      yield* engine.apply("L-1", toContacted)
+      yield* Effect.promise(() => fake.flushWebhooks())
+      const [lateFailure] = fake.droppedWebhooks()
+      fake.callInProgress(vendorLeadId, false)
+      yield* Effect.sleep(Duration.millis(120))
+      assert.strictEqual((yield* engine.dispatchDue).accepted, 1, "read back (not applied) and sent again")
+      const report = yield* engine.handleWebhook(raw(lateFailure))
+      assert.deepInclude(report, { stale: 1, retried: 0, failed: 0 })
+      assert.deepInclude(yield* lastEntry("L-1"), { status: "accepted", attempts: 2 })
+    }),
+  )
+
   it.scopedLive("no webhook by the deadline and the vendor did not apply the write: it is sent again", () =>
     Effect.gen(function* () {
       const { fake, store, engine, lastEntry } = yield* uservoxSetup({ confirmTimeoutMs: 100 })
