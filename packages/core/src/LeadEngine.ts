@@ -369,20 +369,27 @@ export const make = (
         : undefined
 
     /** Delivers one claimed entry. */
-    const deliver = (entry: OutboxEntry, tally: Tally) =>
+    /**
+     * Delivers one claimed entry. `fresh`: the entry was just saved by `commit` with this
+     * attempt already counted (one store write less) and the lead's vendor id is known.
+     */
+    const deliver = (entry: OutboxEntry, tally: Tally, fresh?: { readonly vendorLeadId: string | undefined }) =>
       Effect.gen(function* () {
-        const lead = yield* store.load(entry.leadId)
-        const vendorLeadId = Option.isSome(lead) ? lead.value.vendorLeadId : undefined
+        const lead = fresh === undefined ? yield* store.load(entry.leadId) : Option.some(fresh)
+        const leadExists = Option.isSome(lead)
+        const vendorLeadId = Option.getOrUndefined(Option.flatMapNullable(lead, (l) => l.vendorLeadId))
         const ref: LeadRef = { leadId: entry.leadId, vendorLeadId }
         const checked =
-          entry.attempts > 0 ? yield* Effect.either(alreadyApplied(entry.intent, ref)) : Either.right(Option.none())
+          fresh === undefined && entry.attempts > 0
+            ? yield* Effect.either(alreadyApplied(entry.intent, ref))
+            : Either.right(Option.none())
         if (Either.isLeft(checked)) {
           return yield* settleFailure({ ...entry, attempts: entry.attempts + 1 }, checked.left, tally)
         }
         const previously = checked.right
         // Record the attempt before sending: after a crash, attempts > 0 says it may have arrived.
-        const attempted: OutboxEntry = { ...entry, attempts: entry.attempts + 1 }
-        if (Option.isNone(previously)) yield* store.updateOutbox(attempted)
+        const attempted: OutboxEntry = fresh !== undefined ? entry : { ...entry, attempts: entry.attempts + 1 }
+        if (fresh === undefined && Option.isNone(previously)) yield* store.updateOutbox(attempted)
         const sent = Option.isSome(previously)
           ? Either.right(previously.value)
           : yield* Effect.either(adapter.send(entry.intent, ref))
@@ -392,7 +399,7 @@ export const make = (
           if (adopted === undefined) return yield* settleFailure(attempted, sent.left, tally)
           receipt = adopted
         } else receipt = sent.right
-        if (receipt.vendorLeadId !== undefined && receipt.vendorLeadId !== vendorLeadId && Option.isSome(lead)) {
+        if (receipt.vendorLeadId !== undefined && receipt.vendorLeadId !== vendorLeadId && leadExists) {
           yield* store.setVendorLeadId(entry.leadId, receipt.vendorLeadId)
         }
         if (receipt._tag === "Confirmed") {
@@ -443,7 +450,9 @@ export const make = (
           leadId,
           intent,
           status: "pending",
-          attempts: 0,
+          // The first one is sent right after the save: its attempt is counted in the save, so
+          // that after a crash in between, the next sender reads back before sending.
+          attempts: !blocked && index === 0 ? 1 : 0,
           // Leased to this caller, unless it waits behind an older write.
           availableAt: blocked ? now : now + leaseMs,
         }))
@@ -452,7 +461,8 @@ export const make = (
         const tally = emptyTally()
         let outcome: Outcome = { _tag: "Confirmed" }
         for (const entry of entries) {
-          const delivered = yield* deliver(entry, tally)
+          const fresh = entry === entries[0] ? { vendorLeadId: previous?.vendorLeadId } : undefined
+          const delivered = yield* deliver(entry, tally, fresh)
           if (delivered._tag === "Failed") return yield* Effect.fail(delivered.error)
           if (delivered._tag === "Queued") {
             // Later entries of the lead wait behind this one; release their lease.

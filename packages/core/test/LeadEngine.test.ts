@@ -323,6 +323,29 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.scopedLive("a crash while the write is in flight: the next engine reads the lead back and does not resend", () =>
+    Effect.gen(function* () {
+      const { adapter, store, puts } = yield* genericSetup
+      const hanging: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "SetState"
+            ? Effect.zipRight(adapter.send(intent, ref), Effect.never)
+            : adapter.send(intent, ref),
+      }
+      const first = yield* engineOver(hanging, store, undefined, { leaseMs: 50 })
+      yield* first.create("L-1", { metadata: contact })
+      const interrupted = yield* Effect.either(Effect.timeout(first.apply("L-1", toContacted), Duration.millis(100)))
+      assert.isTrue(Either.isLeft(interrupted))
+      assert.strictEqual(puts(), 1, "the vendor got the write; its answer was never recorded")
+      assert.deepInclude((yield* store.outbox("L-1")).at(-1), { status: "pending", attempts: 1 })
+      const second = yield* engineOver(adapter, store, undefined, { leaseMs: 50 })
+      yield* Effect.sleep(Duration.millis(20))
+      assert.strictEqual((yield* second.dispatchDue).confirmed, 1)
+      assert.strictEqual(puts(), 1, "read back, not sent again")
+    }),
+  )
+
   it.scopedLive("restart: a new engine over the same store delivers leftover writes exactly once", () =>
     Effect.gen(function* () {
       const { fake, adapter, store, puts } = yield* genericSetup
