@@ -22,6 +22,7 @@ export const counting = (inner: LeadStore.LeadStoreService): CountingStore => {
   const store: LeadStore.LeadStoreService = {
     load: wrap("load", inner.load),
     save: wrap("save", inner.save),
+    saveVendorChange: wrap("saveVendorChange", inner.saveVendorChange),
     setVendorLeadId: wrap("setVendorLeadId", inner.setVendorLeadId),
     claim: wrap("claim", inner.claim),
     updateOutbox: wrap("updateOutbox", inner.updateOutbox),

@@ -512,7 +512,8 @@ export const make = (
           attempts: 0,
           availableAt: now,
         }))
-        yield* store.save(step.right.snapshot, lead.snapshot.version, entries)
+        // The event is recorded with the change, atomically: a crash loses neither.
+        yield* store.saveVendorChange(step.right.snapshot, lead.snapshot.version, entries, event.vendorEventId)
         return "applied" as const
       }).pipe(Effect.retry({ times: 3, while: (e) => e._tag === "VersionConflict" }))
 
@@ -535,20 +536,30 @@ export const make = (
         let unmatched = 0
         const rejected: Array<{ vendorEventId: string; error: LifecycleError }> = []
         for (const event of events) {
-          if (!(yield* store.rememberEvent(event.vendorEventId))) {
-            duplicates++
-            continue
-          }
           const leadId = event.ref.leadId
           yield* Effect.annotateCurrentSpan("leadstate.lead_id", leadId)
           if (event._tag === "LeadChanged") {
             const result = yield* Effect.either(applyVendorChange(leadId, event))
             if (Either.isLeft(result)) {
               if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
-              unmatched++
-            } else if (result.right === "applied") applied++
+              if (result.left._tag === "DuplicateEvent") duplicates++
+              else unmatched++
+              continue
+            }
+            // Not applied (stale, refused): recorded now, so a redelivery counts as a duplicate.
+            if (result.right !== "applied" && !(yield* store.rememberEvent(event.vendorEventId))) {
+              duplicates++
+              continue
+            }
+            if (result.right === "applied") applied++
             else if (result.right === "stale") stale++
             else rejected.push({ vendorEventId: event.vendorEventId, error: result.right })
+            continue
+          }
+          // A settlement is recorded first: if we crash before settling, the write's confirm
+          // deadline reads the lead back instead.
+          if (!(yield* store.rememberEvent(event.vendorEventId))) {
+            duplicates++
             continue
           }
           const entry = yield* store.oldestAccepted(leadId)

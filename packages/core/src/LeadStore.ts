@@ -71,6 +71,15 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
   }
 }
 
+/** The vendor event was recorded already (it was handled before); nothing was written. */
+export class DuplicateEvent extends Schema.TaggedError<DuplicateEvent>()("DuplicateEvent", {
+  vendorEventId: Schema.String,
+}) {
+  override get message(): string {
+    return `Vendor event "${this.vendorEventId}" was handled already; nothing was written.`
+  }
+}
+
 /** The store, as the engine uses it. */
 export interface LeadStoreService {
   readonly load: (leadId: string) => Effect.Effect<Option.Option<StoredLead>, StoreError>
@@ -84,6 +93,17 @@ export interface LeadStoreService {
     expectedVersion: number | undefined,
     outbox: ReadonlyArray<OutboxEntry>,
   ) => Effect.Effect<void, StoreError | VersionConflict>
+  /**
+   * `save` for a change the vendor reported: also records `vendorEventId` in the same atomic
+   * step (so a crash never leaves the event recorded but its change unsaved, or the reverse).
+   * An event recorded already is `DuplicateEvent`, and nothing is written.
+   */
+  readonly saveVendorChange: (
+    snapshot: LeadSnapshot,
+    expectedVersion: number | undefined,
+    outbox: ReadonlyArray<OutboxEntry>,
+    vendorEventId: string,
+  ) => Effect.Effect<void, StoreError | VersionConflict | DuplicateEvent>
   readonly setVendorLeadId: (leadId: string, vendorLeadId: string) => Effect.Effect<void, StoreError>
   /**
    * Entries that need the engine, oldest first, at most `limit`: each lead's oldest unsettled
@@ -126,27 +146,51 @@ const unsafeMakeMemory = (): LeadStoreService => {
   // Insertion order is creation order; replacing a value keeps its place.
   const entries = new Map<string, OutboxEntry>()
   const events = new Set<string>()
+  /** Entry ids per lead, oldest first (so `outbox` and `oldestAccepted` need not scan every entry). */
+  const byLead = new Map<string, Array<string>>()
+  const ofLead = (leadId: string): Array<OutboxEntry> => {
+    const out: Array<OutboxEntry> = []
+    for (const id of byLead.get(leadId) ?? []) {
+      const entry = entries.get(id)
+      if (entry !== undefined) out.push(entry)
+    }
+    return out
+  }
   const fail = (operation: string, detail: string) => Effect.fail(new StoreError({ operation, detail }))
+  const save = (
+    snapshot: LeadSnapshot,
+    expectedVersion: number | undefined,
+    outbox: ReadonlyArray<OutboxEntry>,
+  ): Effect.Effect<void, StoreError | VersionConflict> =>
+    Effect.suspend((): Effect.Effect<void, StoreError | VersionConflict> => {
+      const current = leads.get(snapshot.leadId)
+      const actual = current?.snapshot.version
+      if (actual !== expectedVersion) {
+        return Effect.fail(new VersionConflict({ leadId: snapshot.leadId, expected: expectedVersion, actual }))
+      }
+      const ids = new Set<string>()
+      for (const entry of outbox) {
+        if (entries.has(entry.id) || ids.has(entry.id)) return fail("save", `outbox entry "${entry.id}" exists`)
+        if (entry.leadId !== snapshot.leadId) {
+          return fail("save", `outbox entry "${entry.id}" belongs to lead "${entry.leadId}"`)
+        }
+        ids.add(entry.id)
+      }
+      leads.set(snapshot.leadId, { snapshot, vendorLeadId: current?.vendorLeadId })
+      for (const entry of outbox) {
+        entries.set(entry.id, entry)
+        byLead.set(entry.leadId, [...(byLead.get(entry.leadId) ?? []), entry.id])
+      }
+      return Effect.void
+    })
   return {
     load: (leadId) => Effect.sync(() => Option.fromNullable(leads.get(leadId))),
-    save: (snapshot, expectedVersion, outbox) =>
-      Effect.suspend((): Effect.Effect<void, StoreError | VersionConflict> => {
-        const current = leads.get(snapshot.leadId)
-        const actual = current?.snapshot.version
-        if (actual !== expectedVersion) {
-          return Effect.fail(new VersionConflict({ leadId: snapshot.leadId, expected: expectedVersion, actual }))
-        }
-        const ids = new Set<string>()
-        for (const entry of outbox) {
-          if (entries.has(entry.id) || ids.has(entry.id)) return fail("save", `outbox entry "${entry.id}" exists`)
-          if (entry.leadId !== snapshot.leadId) {
-            return fail("save", `outbox entry "${entry.id}" belongs to lead "${entry.leadId}"`)
-          }
-          ids.add(entry.id)
-        }
-        leads.set(snapshot.leadId, { snapshot, vendorLeadId: current?.vendorLeadId })
-        for (const entry of outbox) entries.set(entry.id, entry)
-        return Effect.void
+    save,
+    saveVendorChange: (snapshot, expectedVersion, outbox, vendorEventId) =>
+      Effect.suspend((): Effect.Effect<void, StoreError | VersionConflict | DuplicateEvent> => {
+        if (events.has(vendorEventId)) return Effect.fail(new DuplicateEvent({ vendorEventId }))
+        // save is synchronous within this block: nothing runs between the check and the add.
+        return Effect.tap(save(snapshot, expectedVersion, outbox), () => Effect.sync(() => events.add(vendorEventId)))
       }),
     setVendorLeadId: (leadId, vendorLeadId) =>
       Effect.suspend(() => {
@@ -176,12 +220,9 @@ const unsafeMakeMemory = (): LeadStoreService => {
         entries.set(entry.id, entry)
         return Effect.void
       }),
-    outbox: (leadId) => Effect.sync(() => [...entries.values()].filter((e) => e.leadId === leadId)),
+    outbox: (leadId) => Effect.sync(() => ofLead(leadId)),
     oldestAccepted: (leadId) =>
-      Effect.sync(() => {
-        for (const e of entries.values()) if (e.leadId === leadId && e.status === "accepted") return Option.some(e)
-        return Option.none()
-      }),
+      Effect.sync(() => Option.fromNullable(ofLead(leadId).find((e) => e.status === "accepted"))),
     dueLeads: (now, limit) =>
       Effect.sync(() => {
         const out: Array<string> = []

@@ -531,7 +531,10 @@ const uservoxMap: StateMap.StateMapConfig = {
   },
 }
 
-const uservoxSetup = (engineOptions: LeadEngine.EngineOptions = {}) =>
+const uservoxSetup = (
+  engineOptions: LeadEngine.EngineOptions = {},
+  wrapStore: (store: LeadStore.LeadStoreService) => LeadStore.LeadStoreService = (store) => store,
+) =>
   Effect.gen(function* () {
     const engineRef: { current: LeadEngine.LeadEngineService | undefined } = { current: undefined }
     const receiver = yield* serveHandler((request) =>
@@ -564,7 +567,7 @@ const uservoxSetup = (engineOptions: LeadEngine.EngineOptions = {}) =>
     const adapter = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
     const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))
     const store = yield* LeadStore.makeMemory
-    const engine = yield* engineOver(adapter, store, webhooks, engineOptions)
+    const engine = yield* engineOver(adapter, wrapStore(store), webhooks, engineOptions)
     engineRef.current = engine
     const lastEntry = (leadId: string) => Effect.map(store.outbox(leadId), (entries) => entries.at(-1))
     const raw = (body: unknown): CrmWebhooks.RawWebhook => ({
@@ -654,6 +657,35 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
         raw({ ...call, activityId: "act-back", activity: { ...call.activity, toState: "new_lead" } }),
       )
       assert.strictEqual(refused.rejected.length, 1, "an impossible vendor move is reported, not thrown")
+    }),
+  )
+
+  it.scopedLive("a vendor change whose save failed is not recorded as seen: the redelivered webhook applies it", () =>
+    Effect.gen(function* () {
+      let failSaves = 1
+      const { fake, store, engine, raw } = yield* uservoxSetup({}, (inner) => ({
+        ...inner,
+        saveVendorChange: (...args) =>
+          failSaves-- > 0
+            ? Effect.fail(new LeadStore.StoreError({ operation: "saveVendorChange", detail: "disk full" }))
+            : inner.saveVendorChange(...args),
+      }))
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      yield* until(Effect.map(store.outbox("L-1"), (es) => es.every((e) => e.status === "confirmed")))
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.webhookFaults({ drop: 1 })
+      const call = fake.completeCall(vendorLeadId, {
+        toState: "interested",
+        disposition: "price_inquiry",
+        dispositionType: "neutral",
+      })
+      const failed = yield* Effect.either(engine.handleWebhook(raw(call)))
+      assert.isTrue(Either.isLeft(failed) && failed.left._tag === "StoreError", "the vendor gets a 500 and retries")
+      const redelivered = yield* engine.handleWebhook(raw(call))
+      assert.deepInclude(redelivered, { applied: 1, duplicates: 0 })
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "interested")
+      assert.deepInclude(yield* engine.handleWebhook(raw(call)), { applied: 0, duplicates: 1 })
     }),
   )
 

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { LeadStore } from "@leadstate/core"
+import { type LeadSnapshot, LeadStore } from "@leadstate/core"
 import { Effect, Either, Option, type Redacted } from "effect"
 import { onSqlError, type Scrub, scrubber } from "./internal/errorDetail.js"
 import {
@@ -171,6 +171,48 @@ const makeService = (
       return [...records].sort((a, b) => a.seq - b.seq).map((r) => r.entry)
     })
 
+  /** `save`, and with `vendorEventId` `saveVendorChange`: one transaction either way. */
+  const save = (
+    snapshot: LeadSnapshot.LeadSnapshot,
+    expectedVersion: number | undefined,
+    batch: ReadonlyArray<LeadStore.OutboxEntry>,
+    vendorEventId: string | undefined,
+  ): Effect.Effect<void, LeadStore.StoreError | LeadStore.VersionConflict | LeadStore.DuplicateEvent> => {
+    const operation = vendorEventId === undefined ? "save" : "saveVendorChange"
+    return Effect.gen(function* () {
+      const leadId = snapshot.leadId
+      const json = yield* orFail(operation, toSnapshotJson(snapshot))
+      const values = yield* Effect.forEach(batch, (entry) => orFail(operation, toOutboxValues(entry)))
+      const dueAt = snapshot.due === undefined ? null : storedTime(snapshot.due.at)
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          if (vendorEventId !== undefined) {
+            // First, so that a concurrent save of the same event waits here and then finds it.
+            const recorded = yield* sql`INSERT INTO ${events} (vendor_event_id) VALUES (${vendorEventId})
+                ON CONFLICT (vendor_event_id) DO NOTHING
+                RETURNING vendor_event_id`.withoutTransform
+            if (recorded.length === 0) return yield* new LeadStore.DuplicateEvent({ vendorEventId })
+          }
+          const written =
+            expectedVersion === undefined
+              ? yield* sql`INSERT INTO ${leads} (lead_id, version, snapshot, vendor_lead_id, due_at)
+                    VALUES (${leadId}, ${snapshot.version}, ${json}, NULL, ${dueAt})
+                    ON CONFLICT (lead_id) DO NOTHING
+                    RETURNING lead_id`.withoutTransform
+              : yield* sql`UPDATE ${leads} SET version = ${snapshot.version}, snapshot = ${json}, due_at = ${dueAt}
+                    WHERE lead_id = ${leadId} AND version = ${expectedVersion}
+                    RETURNING lead_id`.withoutTransform
+          if (written.length === 0) {
+            const actual = yield* storedVersion(operation, leadId)
+            return yield* new LeadStore.VersionConflict({ leadId, expected: expectedVersion, actual })
+          }
+          yield* checkEntries(leadId, batch)
+          yield* insertEntries(values)
+        }),
+      )
+    }).pipe(Effect.catchTag("SqlError", onSqlError(operation, scrub)))
+  }
+
   return {
     load: (leadId) =>
       sql`SELECT ${sql.literal(leadColumns)} FROM ${leads} WHERE lead_id = ${leadId}`.withoutTransform.pipe(
@@ -182,32 +224,11 @@ const makeService = (
         Effect.catchTag("SqlError", onSqlError("load", scrub)),
       ),
 
+    // Without an event id there is no DuplicateEvent.
     save: (snapshot, expectedVersion, batch) =>
-      Effect.gen(function* () {
-        const leadId = snapshot.leadId
-        const json = yield* orFail("save", toSnapshotJson(snapshot))
-        const values = yield* Effect.forEach(batch, (entry) => orFail("save", toOutboxValues(entry)))
-        const dueAt = snapshot.due === undefined ? null : storedTime(snapshot.due.at)
-        yield* sql.withTransaction(
-          Effect.gen(function* () {
-            const written =
-              expectedVersion === undefined
-                ? yield* sql`INSERT INTO ${leads} (lead_id, version, snapshot, vendor_lead_id, due_at)
-                    VALUES (${leadId}, ${snapshot.version}, ${json}, NULL, ${dueAt})
-                    ON CONFLICT (lead_id) DO NOTHING
-                    RETURNING lead_id`.withoutTransform
-                : yield* sql`UPDATE ${leads} SET version = ${snapshot.version}, snapshot = ${json}, due_at = ${dueAt}
-                    WHERE lead_id = ${leadId} AND version = ${expectedVersion}
-                    RETURNING lead_id`.withoutTransform
-            if (written.length === 0) {
-              const actual = yield* storedVersion("save", leadId)
-              return yield* new LeadStore.VersionConflict({ leadId, expected: expectedVersion, actual })
-            }
-            yield* checkEntries(leadId, batch)
-            yield* insertEntries(values)
-          }),
-        )
-      }).pipe(Effect.catchTag("SqlError", onSqlError("save", scrub))),
+      Effect.catchTag(save(snapshot, expectedVersion, batch, undefined), "DuplicateEvent", Effect.die),
+    saveVendorChange: (snapshot, expectedVersion, batch, vendorEventId) =>
+      save(snapshot, expectedVersion, batch, vendorEventId),
 
     setVendorLeadId: (leadId, vendorLeadId) =>
       sql`UPDATE ${leads} SET vendor_lead_id = ${vendorLeadId}

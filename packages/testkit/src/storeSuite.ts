@@ -224,6 +224,30 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
       ),
     )
 
+    it.effect("saveVendorChange records the event with the snapshot; a second save of it writes nothing", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0), undefined, [])
+          yield* store.saveVendorChange(snapshot("A", 1), 0, [entry("A", 1, 0, { status: "confirmed" })], "evt-1")
+          assert.isFalse(yield* store.rememberEvent("evt-1"), "recorded by the save")
+          const again = yield* Effect.either(
+            store.saveVendorChange(snapshot("A", 2), 1, [entry("A", 2, 0, { status: "confirmed" })], "evt-1"),
+          )
+          assert.isTrue(Either.isLeft(again))
+          if (Either.isLeft(again)) assert.deepInclude(again.left, { _tag: "DuplicateEvent", vendorEventId: "evt-1" })
+          assert.strictEqual(Option.getOrUndefined(yield* store.load("A"))?.snapshot.version, 1)
+          assert.deepStrictEqual(ids(yield* store.outbox("A")), ["A/1/0"])
+          const conflict = yield* Effect.either(store.saveVendorChange(snapshot("A", 2), 0, [], "evt-2"))
+          assert.isTrue(Either.isLeft(conflict) && conflict.left._tag === "VersionConflict")
+          assert.isTrue(yield* store.rememberEvent("evt-2"), "a refused save records no event")
+          yield* store.rememberEvent("evt-3")
+          const remembered = yield* Effect.either(store.saveVendorChange(snapshot("A", 2), 1, [], "evt-3"))
+          assert.isTrue(Either.isLeft(remembered) && remembered.left._tag === "DuplicateEvent")
+        }),
+      ),
+    )
+
     it.effect("rememberEvent is true only the first time", () =>
       run(
         Effect.gen(function* () {
