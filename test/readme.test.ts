@@ -67,6 +67,16 @@ describe("README examples", () => {
     expect(JSON.stringify(result.plan)).not.toContain("vx_example_token")
   })
 
+  it("the engine example runs: confirmed at the vendor, saved in SQLite, found by a second store layer", async () => {
+    const { program } = await import("../examples/engine.js")
+    expect(await Effect.runPromise(program)).toEqual({
+      outcomes: ["Confirmed", "Confirmed", "Confirmed"],
+      state: "interested",
+      version: 2,
+      atVendor: "qualified",
+    })
+  })
+
   it("the README's commands are the ones CI and the demo run", () => {
     const text = readFileSync(join(root, "README.md"), "utf8")
     const ci = readFileSync(join(root, ".ci/run"), "utf8")
