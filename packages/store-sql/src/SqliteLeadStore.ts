@@ -27,8 +27,8 @@ export interface SqliteLeadStoreOptions extends SqlLeadStore.SqlLeadStoreOptions
   /**
    * SQLite's `synchronous` setting. Default `"NORMAL"` with WAL: a commit survives the process
    * crashing (what the engine's outbox needs); only an OS crash or power loss may lose the last
-   * commits, and never corrupts the file. `"FULL"` syncs every commit to disk (about 2-4x slower
-   * on this machine's disks).
+   * commits, and never corrupts the file. `"FULL"` syncs every commit to disk (slower: one fsync
+   * per commit).
    */
   readonly synchronous?: "OFF" | "NORMAL" | "FULL" | "EXTRA" | undefined
 }
