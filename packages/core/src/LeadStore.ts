@@ -216,7 +216,9 @@ const unsafeMakeMemory = (): LeadStoreService => {
       }),
     updateOutbox: (entry) =>
       Effect.suspend(() => {
-        if (!entries.has(entry.id)) return fail("updateOutbox", `no outbox entry "${entry.id}"`)
+        if (entries.get(entry.id)?.leadId !== entry.leadId) {
+          return fail("updateOutbox", `no outbox entry "${entry.id}" of lead "${entry.leadId}"`)
+        }
         entries.set(entry.id, entry)
         return Effect.void
       }),

@@ -37,11 +37,17 @@ export interface PgLeadStoreOptions extends SqlLeadStore.SqlLeadStoreOptions {
 /** The URL and the password in it (raw and percent-decoded), to keep out of error details. */
 const secretsOf = (url: Redacted.Redacted<string>): ReadonlyArray<Redacted.Redacted<string>> => {
   const text = Redacted.value(url)
+  let password: string
   try {
-    const password = new URL(text).password
-    return [url, Redacted.make(password), Redacted.make(decodeURIComponent(password))]
+    password = new URL(text).password
   } catch {
     return [url]
+  }
+  try {
+    return [url, Redacted.make(password), Redacted.make(decodeURIComponent(password))]
+  } catch {
+    // Not valid percent-encoding (e.g. "100%"): the raw password is still kept out.
+    return [url, Redacted.make(password)]
   }
 }
 

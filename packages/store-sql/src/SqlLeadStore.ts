@@ -141,7 +141,7 @@ const makeService = (
 
   const claimCandidates = (now: number, limit: number) =>
     sql`FROM ${outbox} o
-      WHERE ${sql.literal(unsettled("o"))} AND o.available_at <= ${queryTime(now)}
+      WHERE ${sql.literal(unsettled("o"))} AND o.available_at <= ${now}
         AND NOT EXISTS (
           SELECT 1 FROM ${outbox} older
           WHERE older.lead_id = o.lead_id AND older.seq < o.seq AND ${sql.literal(unsettled("older"))}
@@ -149,27 +149,44 @@ const makeService = (
       ORDER BY o.seq
       LIMIT ${rowLimit(limit)}`
 
+  /**
+   * The claimed rows that decode, oldest first. A row that does not (written by a newer
+   * release, or damaged) is logged and stays leased, so one bad row never stops the delivery
+   * of every other lead; its lead's later entries wait behind it, as they must.
+   */
+  const claimedEntries = (rows: ReadonlyArray<unknown>) =>
+    Effect.gen(function* () {
+      const records: Array<OutboxRecord> = []
+      for (const row of rows) {
+        const record = toOutboxRecord(row)
+        if (Either.isRight(record)) records.push(record.right)
+        else yield* Effect.logError(`leadstate store: claim skipped an outbox row: ${scrub(record.left)}`)
+      }
+      return records.sort((a, b) => a.seq - b.seq).map((r) => r.entry)
+    })
+
   const claimPg = (now: number, limit: number, leaseUntil: number) =>
     sql.withTransaction(
       Effect.gen(function* () {
-        const rows = yield* sql`SELECT ${outboxCols} ${claimCandidates(now, limit)} FOR UPDATE SKIP LOCKED`
-          .withoutTransform
-        const claimed = yield* entries("claim", rows)
-        if (claimed.length === 0) return claimed
-        const ids = claimed.map((entry) => entry.id)
-        yield* sql`UPDATE ${outbox} SET available_at = ${leaseUntil} WHERE ${sql.in("id", ids)}`.withoutTransform
-        return claimed.map((e) => ({ ...e, availableAt: leaseUntil }))
+        const rows = yield* sql`SELECT o.seq ${claimCandidates(now, limit)} FOR UPDATE SKIP LOCKED`.withoutTransform
+        if (rows.length === 0) return []
+        const seqs = rows.map((row) => row.seq)
+        const leased = yield* sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
+          WHERE ${sql.in("seq", seqs)}
+          RETURNING ${outboxCols}`.withoutTransform
+        return yield* claimedEntries(leased)
       }),
     )
 
   const claimSqlite = (now: number, limit: number, leaseUntil: number) =>
-    Effect.gen(function* () {
-      const rows = yield* sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
-        WHERE seq IN (SELECT o.seq ${claimCandidates(now, limit)})
-        RETURNING ${outboxCols}`.withoutTransform
-      const records: ReadonlyArray<OutboxRecord> = yield* decodeAll("claim", rows, toOutboxRecord)
-      return [...records].sort((a, b) => a.seq - b.seq).map((r) => r.entry)
-    })
+    sql.withTransaction(
+      Effect.flatMap(
+        sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
+          WHERE seq IN (SELECT o.seq ${claimCandidates(now, limit)})
+          RETURNING ${outboxCols}`.withoutTransform,
+        claimedEntries,
+      ),
+    )
 
   /** `save`, and with `vendorEventId` `saveVendorChange`: one transaction either way. */
   const save = (
@@ -183,7 +200,10 @@ const makeService = (
       const leadId = snapshot.leadId
       const json = yield* orFail(operation, toSnapshotJson(snapshot))
       const values = yield* Effect.forEach(batch, (entry) => orFail(operation, toOutboxValues(entry)))
-      const dueAt = snapshot.due === undefined ? null : storedTime(snapshot.due.at)
+      const dueAt =
+        snapshot.due === undefined
+          ? null
+          : yield* orFail(operation, storedTime(snapshot.due.at, `the deadline of lead ${JSON.stringify(leadId)}`))
       yield* sql.withTransaction(
         Effect.gen(function* () {
           if (vendorEventId !== undefined) {
@@ -240,12 +260,13 @@ const makeService = (
         Effect.catchTag("SqlError", onSqlError("setVendorLeadId", scrub)),
       ),
 
-    claim: (now, limit, leaseMs) => {
-      if (rowLimit(limit) === 0) return Effect.succeed([])
-      const leaseUntil = storedTime(now + leaseMs)
-      const claimed = dialect === "pg" ? claimPg(now, limit, leaseUntil) : claimSqlite(now, limit, leaseUntil)
-      return Effect.catchTag(claimed, "SqlError", onSqlError("claim", scrub))
-    },
+    claim: (now, limit, leaseMs) =>
+      Effect.gen(function* () {
+        if (rowLimit(limit) === 0) return []
+        const at = yield* orFail("claim", queryTime(now, "now"))
+        const leaseUntil = yield* orFail("claim", storedTime(now + leaseMs, "the lease's end (now + leaseMs)"))
+        return yield* dialect === "pg" ? claimPg(at, limit, leaseUntil) : claimSqlite(at, limit, leaseUntil)
+      }).pipe(Effect.catchTag("SqlError", onSqlError("claim", scrub))),
 
     updateOutbox: (entry) =>
       Effect.gen(function* () {
@@ -253,9 +274,14 @@ const makeService = (
         const rows = yield* sql`UPDATE ${outbox}
           SET lead_id = ${v.lead_id}, intent = ${v.intent}, status = ${v.status}, attempts = ${v.attempts},
             available_at = ${v.available_at}, correlation_id = ${v.correlation_id}, failure = ${v.failure}
-          WHERE id = ${v.id}
+          WHERE id = ${v.id} AND lead_id = ${v.lead_id}
           RETURNING id`.withoutTransform
-        if (rows.length === 0) return yield* fail("updateOutbox", `no outbox entry ${JSON.stringify(entry.id)}`)
+        if (rows.length === 0) {
+          return yield* fail(
+            "updateOutbox",
+            `no outbox entry ${JSON.stringify(entry.id)} of lead ${JSON.stringify(entry.leadId)}`,
+          )
+        }
       }).pipe(Effect.catchTag("SqlError", onSqlError("updateOutbox", scrub))),
 
     outbox: (leadId) =>
@@ -274,9 +300,12 @@ const makeService = (
       ),
 
     dueLeads: (now, limit) =>
-      sql`SELECT lead_id FROM ${leads}
-        WHERE due_at <= ${queryTime(now)}
-        ORDER BY due_at, lead_id LIMIT ${rowLimit(limit)}`.withoutTransform.pipe(
+      Effect.flatMap(
+        orFail("dueLeads", queryTime(now, "now")),
+        (at) =>
+          sql`SELECT lead_id FROM ${leads} WHERE due_at <= ${at}
+            ORDER BY due_at, lead_id LIMIT ${rowLimit(limit)}`.withoutTransform,
+      ).pipe(
         Effect.flatMap((rows) =>
           Effect.forEach(rows, (row) =>
             typeof row.lead_id === "string"

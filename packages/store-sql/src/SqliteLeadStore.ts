@@ -67,6 +67,12 @@ export const layer = (options: SqliteLeadStoreOptions): Layer.Layer<LeadStore.Le
         ),
       )
       const synchronous = options.synchronous ?? (options.disableWAL === true ? "FULL" : "NORMAL")
+      if (!["OFF", "NORMAL", "FULL", "EXTRA"].includes(synchronous)) {
+        return yield* new LeadStore.StoreError({
+          operation: "open",
+          detail: `synchronous must be OFF, NORMAL, FULL or EXTRA, not ${JSON.stringify(synchronous)}`,
+        })
+      }
       yield* client
         .unsafe(`PRAGMA synchronous = ${synchronous}`)
         .pipe(

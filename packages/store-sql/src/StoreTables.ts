@@ -22,10 +22,11 @@ export interface StoreTables {
 /** The prefix used when none is given. */
 export const defaultPrefix = "leadstate_"
 
-const validPrefix = /^(?:[A-Za-z_][A-Za-z0-9_]{0,39})?$/
+// Lower case only: PostgreSQL folds unquoted names, and the migrator looks its table up unquoted.
+const validPrefix = /^(?:[a-z_][a-z0-9_]{0,39})?$/
 
 /**
- * The tables for `prefix` (letters, digits and underscores, not starting with a digit, at most
+ * The tables for `prefix` (lower-case letters, digits and underscores, not starting with a digit, at most
  * 40 characters, so that every derived name is a plain SQL identifier).
  */
 export const fromPrefix = (prefix: string = defaultPrefix): Either.Either<StoreTables, LeadStore.StoreError> =>
@@ -39,6 +40,6 @@ export const fromPrefix = (prefix: string = defaultPrefix): Either.Either<StoreT
     : Either.left(
         new LeadStore.StoreError({
           operation: "configure",
-          detail: `table prefix ${JSON.stringify(prefix)} is not allowed: use at most 40 letters, digits and underscores, not starting with a digit.`,
+          detail: `table prefix ${JSON.stringify(prefix)} is not allowed: use at most 40 lower-case letters, digits and underscores, not starting with a digit.`,
         }),
       )

@@ -181,4 +181,19 @@ describe("PgLeadStore", () => {
       for (const secret of [url, password, encodeURIComponent(password)]) assert.notInclude(error.message, secret)
     }),
   )
+
+  it.effect("a server error that echoes the password (here: as the database name) is scrubbed", () =>
+    Effect.gen(function* () {
+      const secret = "s3cret_pw_4f9a"
+      const server = new URL(adminUrl)
+      server.password = secret
+      server.pathname = `/${secret}`
+      const error = yield* Effect.flip(
+        Effect.provide(LeadStore.LeadStore, PgLeadStore.layer({ url: Redacted.make(server.toString()) })),
+      )
+      assert.strictEqual(error._tag, "StoreError")
+      assert.include(error.message, "does not exist", "the server's own words are kept")
+      assert.notInclude(error.message, secret)
+    }),
+  )
 })

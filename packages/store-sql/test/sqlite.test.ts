@@ -35,13 +35,13 @@ const snapshot = (leadId: string, version: number): LeadSnapshot.LeadSnapshot =>
   history: [],
 })
 
-const pending = (leadId: string, version: number, index: number): LeadStore.OutboxEntry => ({
+const pending = (leadId: string, version: number, index: number, availableAt = 0): LeadStore.OutboxEntry => ({
   id: LeadStore.entryId(leadId, version, index),
   leadId,
   intent: { _tag: "CreateLead", leadId, state: "new", metadata: { name: "Ann" }, at: 1 },
   status: "pending",
   attempts: 0,
-  availableAt: 0,
+  availableAt,
 })
 
 const withStore = <A, E>(
@@ -124,9 +124,43 @@ describe("SqliteLeadStore", () => {
         assert.include(shape.message, `lead "B" has a corrupt snapshot`)
         const outbox = yield* Effect.flip(store.outbox("A"))
         assert.include(outbox.message, `outbox entry "A/0/0" is corrupt`)
-        const claim = yield* Effect.flip(store.claim(0, 10, 10))
-        assert.strictEqual(claim.operation, "claim")
-        assert.include(claim.message, `"A/0/0"`)
+      }),
+    ),
+  )
+
+  it.effect("claim skips (and keeps leased) a row it cannot decode; other leads are still delivered", () =>
+    withStoreAndClient((store, sql) =>
+      Effect.gen(function* () {
+        yield* store.save(snapshot("A", 0), undefined, [pending("A", 0, 0)])
+        yield* store.save(snapshot("A", 1), 0, [pending("A", 1, 0)])
+        yield* store.save(snapshot("B", 0), undefined, [pending("B", 0, 0)])
+        yield* sql`UPDATE leadstate_outbox SET intent = '{"_tag":"FromANewerRelease"}' WHERE id = 'A/0/0'`
+        assert.deepStrictEqual(
+          (yield* store.claim(0, 10, 100)).map((e) => e.id),
+          ["B/0/0"],
+          "A's later entry waits behind the bad one",
+        )
+        const [row] = yield* sql`SELECT available_at FROM leadstate_outbox WHERE id = 'A/0/0'`
+        assert.strictEqual(Number(row?.available_at), 100, "the bad row is leased, not claimed again at once")
+        assert.deepStrictEqual(yield* store.claim(50, 10, 100), [])
+      }),
+    ),
+  )
+
+  it.effect("times the store cannot keep are refused with a StoreError, before anything is written", () =>
+    withStoreAndClient((store) =>
+      Effect.gen(function* () {
+        const far = yield* Effect.flip(store.save(snapshot("A", 0), undefined, [pending("A", 0, 0, 2 ** 60)]))
+        assert.include(far.message, "availableAt")
+        assert.isTrue(Option.isNone(yield* store.load("A")))
+        yield* store.save(snapshot("A", 0), undefined, [pending("A", 0, 0)])
+        const lease = yield* Effect.flip(store.claim(0, 10, Number.POSITIVE_INFINITY))
+        assert.strictEqual(lease.operation, "claim")
+        assert.deepStrictEqual(
+          (yield* store.claim(0, 10, 10)).map((e) => e.id),
+          ["A/0/0"],
+          "the refused claim leased nothing",
+        )
       }),
     ),
   )

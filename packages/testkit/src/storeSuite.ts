@@ -191,6 +191,27 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
       ),
     )
 
+    it.effect("updateOutbox clears the fields the new entry leaves out; it cannot move an entry to another lead", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("A", 0), undefined, [
+            entry("A", 0, 0, {
+              status: "accepted",
+              correlationId: "c1",
+              failure: { reason: "VendorUnavailable", message: "503" },
+            }),
+          ])
+          yield* store.save(snapshot("B", 0), undefined, [])
+          yield* store.updateOutbox(entry("A", 0, 0, { attempts: 2, availableAt: 7 }))
+          assert.deepStrictEqual(yield* store.outbox("A"), [entry("A", 0, 0, { attempts: 2, availableAt: 7 })])
+          const moved = yield* Effect.either(store.updateOutbox({ ...entry("A", 0, 0), leadId: "B" }))
+          assert.isTrue(Either.isLeft(moved) && moved.left._tag === "StoreError")
+          assert.deepStrictEqual(yield* store.outbox("B"), [])
+        }),
+      ),
+    )
+
     it.effect("oldestAccepted is the lead's first accepted entry", () =>
       run(
         Effect.gen(function* () {

@@ -147,12 +147,21 @@ export const toInteger = (value: unknown, what: string): Either.Either<number, s
 
 /**
  * Epoch ms as stored: BIGINT holds whole milliseconds, so a fractional time is rounded up (an
- * entry is never available, nor a deadline due, earlier than asked).
+ * entry is never available, nor a deadline due, earlier than asked). A time that is not a
+ * finite number within the safe integers (what the rows decode back) is refused: `Left`.
  */
-export const storedTime = (ms: number): number => Math.ceil(ms)
+export const storedTime = (ms: number, what: string): Either.Either<number, string> => {
+  const whole = Math.ceil(ms)
+  return Number.isSafeInteger(whole)
+    ? Either.right(whole)
+    : Either.left(`${what} (${ms}) is not a time the store can keep (whole epoch ms, at most 2^53 - 1)`)
+}
 
 /** `now` for comparisons with stored (whole) times: `t <= now` iff `t <= floor(now)`. */
-export const queryTime = (now: number): number => Math.floor(now)
+export const queryTime = (now: number, what: string): Either.Either<number, string> => {
+  const whole = Math.floor(now)
+  return Number.isSafeInteger(whole) ? Either.right(whole) : Either.left(`${what} (${now}) is not a usable time`)
+}
 
 /** The column values of an outbox entry (JSON as text), as `sql.insert` takes them. */
 export type OutboxValues = {
@@ -173,13 +182,14 @@ export const toOutboxValues = (entry: LeadStore.OutboxEntry): Either.Either<Outb
       `outbox entry ${JSON.stringify(entry.id)} is invalid: ${formatError(e)}`
     const intent = yield* Either.mapLeft(encodeIntent(entry.intent), invalid)
     const failure = entry.failure === undefined ? null : yield* Either.mapLeft(encodeFailure(entry.failure), invalid)
+    const availableAt = yield* storedTime(entry.availableAt, `availableAt of outbox entry ${JSON.stringify(entry.id)}`)
     return {
       id: entry.id,
       lead_id: entry.leadId,
       intent: JSON.stringify(intent),
       status: entry.status,
       attempts: entry.attempts,
-      available_at: storedTime(entry.availableAt),
+      available_at: availableAt,
       correlation_id: entry.correlationId ?? null,
       failure: failure === null ? null : JSON.stringify(failure),
     }
