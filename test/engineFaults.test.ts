@@ -1,8 +1,9 @@
 /**
  * The fault test of issue #6: 1,000 leads x 5 transitions against the fake uservox server with
- * faults injected and the engine restarted midway (the store closed and opened again), on
- * SQLite and PostgreSQL. Every transition ends confirmed at the vendor or as a typed failure;
- * none is lost or applied twice; the vendor's final state of every lead is the engine's.
+ * faults injected (some of them refusals no retry fixes) and the engine restarted midway (the
+ * store closed and opened again), on SQLite and PostgreSQL. Every transition ends confirmed at
+ * the vendor or as a typed failure; none is lost or applied twice; the vendor's final state of
+ * every lead is the engine's.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -39,6 +40,8 @@ const check = (report: FaultReport) => {
   assert.strictEqual(report.applied + refused, report.planned, "every planned transition applied or refused")
   assert.strictEqual(report.confirmed + failedForGood, report.applied, "every applied one confirmed or failed")
   assert.isAbove(report.faultedRequests, report.vendorRequests * 0.1, "faults were injected")
+  assert.isAbove(failedForGood, 0, "some writes failed for good (the injected 400s)")
+  assert.isAbove(report.rollbacks, 0, "and rolled their leads back")
   assert.isAbove(report.appliedBeforeRestart, 0, "the restart came mid-run")
   assert.isBelow(report.appliedBeforeRestart, report.planned, "the restart came mid-run")
 }

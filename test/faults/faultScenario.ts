@@ -46,7 +46,7 @@ export interface FaultReport {
   readonly planned: number
   /** Transitions the engine applied (saved with their vendor write). */
   readonly applied: number
-  /** Planned transitions the lifecycle refused (a rollback made them illegal), by error tag. */
+  /** Planned transitions the lifecycle refused (an earlier rollback made them illegal), by error tag. */
   readonly refused: Readonly<Record<string, number>>
   readonly confirmed: number
   /** Writes that failed for good, by CrmError reason. */
@@ -212,6 +212,13 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
     fake.inject({ fault: { _tag: "RateLimit", retryAfterSeconds: 1 }, probability: 0.01 })
     fake.inject({ fault: { _tag: "Latency", ms: 1_100 }, probability: 0.02 })
     fake.inject({ fault: { _tag: "Drop" }, probability: 0.02 })
+    // A refusal that no retry fixes: the write fails for good and the lead is rolled back.
+    fake.inject({
+      method: "POST",
+      path: "/api/v1/leads/update",
+      fault: { _tag: "Status", status: 400, body: { success: false, error: "Invalid request" } },
+      probability: 0.01,
+    })
     fake.webhookFaults({ duplicate: 0.1, reorder: 0.1, drop: 0.05 })
     const calling = indexes.filter((i) => i % 20 === 0)
     for (const i of calling) {
@@ -246,7 +253,10 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
               if (Either.isRight(result)) appliedCount++
               else if (result.left._tag === "VersionConflict") continue
               else if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
-              else {
+              else if (result.left._tag === "CrmError") {
+                // Saved, sent, refused for good and rolled back: its outbox entry says "failed".
+                appliedCount++
+              } else {
                 bump(refused, result.left._tag)
                 refusedByLead.set(leadId, refusedSteps(leadId) + 1)
               }
