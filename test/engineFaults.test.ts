@@ -15,7 +15,7 @@ import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { freshDatabase } from "@leadstate/testkit/postgres"
 import { Context, Effect, Layer } from "effect"
 import { inject } from "vitest"
-import { type FaultReport, runFaultScenario } from "./faults/faultScenario.js"
+import { type FaultReport, runEngineUnderFaults } from "../examples/engineUnderFaults.js"
 
 const print = (store: string, report: FaultReport) => {
   const { unsettled, mismatches, duplicatedInEngine, appliedTwiceAtVendor, ...counts } = report
@@ -58,7 +58,7 @@ describe("engine under faults, with a restart", () => {
         const dir = mkdtempSync(join(tmpdir(), "leadstate-faults-"))
         yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
         const layer = SqliteLeadStore.layer({ filename: join(dir, "leads.db") })
-        const report = yield* runFaultScenario({ leads: 1_000, openStore: opener(layer) })
+        const report = yield* runEngineUnderFaults({ leads: 1_000, openStore: opener(layer) })
         print("sqlite", report)
         check(report)
       }),
@@ -71,7 +71,7 @@ describe("engine under faults, with a restart", () => {
       Effect.gen(function* () {
         const url = yield* freshDatabase(inject("pgUrl"))
         const layer = PgLeadStore.layer({ url })
-        const report = yield* runFaultScenario({ leads: 1_000, openStore: opener(layer) })
+        const report = yield* runEngineUnderFaults({ leads: 1_000, openStore: opener(layer) })
         print("postgresql", report)
         check(report)
       }),

@@ -1,9 +1,10 @@
 /**
- * The engine's fault scenario: many leads, five transitions each, against the fake uservox
- * server with faults injected (5xx, 429 with Retry-After, timeouts, dropped connections,
+ * The engine under faults: many leads, five transitions each, against the fake uservox server
+ * with faults injected (5xx, 429 with Retry-After, timeouts, dropped connections, refusals,
  * duplicate / out-of-order / lost webhooks, calls in progress) and the engine stopped and
- * restarted in the middle. It returns counts and every inconsistency it found; the test
- * asserts there are none and prints the counts.
+ * restarted in the middle, on whichever store `openStore` opens. It returns counts and every
+ * inconsistency it found. The fault test (test/engineFaults.test.ts) runs it with 1,000 leads
+ * on SQLite and PostgreSQL and asserts there are none; the demo runs it smaller.
  */
 import { FetchHttpClient } from "@effect/platform"
 import { UservoxAdapter } from "@leadstate/adapter-uservox"
@@ -33,6 +34,8 @@ export interface FaultScenarioOptions {
   readonly settleTimeoutMs?: number
   /** Engine settings replacing the scenario's. */
   readonly engineOptions?: LeadEngine.EngineOptions
+  /** Told what happens, phase by phase (the demo prints it). */
+  readonly onProgress?: (line: string) => void
   /** Called at the end with the fake vendor and the store, to look into a failure. */
   readonly inspect?: (
     fake: FakeUservoxServerControl,
@@ -130,7 +133,7 @@ const bump = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1
 }
 
-export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<FaultReport, unknown, Scope.Scope> =>
+export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effect<FaultReport, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const started = Date.now()
     const engineRef: { current: LeadEngine.LeadEngineService | undefined } = { current: undefined }
@@ -207,6 +210,8 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
     })
 
     const createMs = Date.now() - t0
+    const progress = options.onProgress ?? (() => {})
+    progress(`created ${options.leads} leads at the vendor (${createMs} ms); faults on from now`)
     fake.inject({ fault: { _tag: "Status", status: 503 }, probability: 0.08 })
     fake.inject({ fault: { _tag: "Status", status: 500 }, probability: 0.02 })
     fake.inject({ fault: { _tag: "RateLimit", retryAfterSeconds: 1 }, probability: 0.01 })
@@ -274,6 +279,7 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
     while (appliedCount < restartAt && driver1.unsafePoll() === null) yield* Effect.sleep(Duration.millis(5))
     // --- the "crash": stop everything mid-flight, close the store, wait, start again --------
     const appliedBeforeRestart = appliedCount
+    progress(`stopping the engine mid-flight after ${appliedBeforeRestart} of ${planned} transitions`)
     engineRef.current = undefined
     yield* Fiber.interrupt(driver1)
     yield* Fiber.interrupt(worker1)
@@ -283,9 +289,11 @@ export const runFaultScenario = (options: FaultScenarioOptions): Effect.Effect<F
     const store2 = yield* options.openStore
     const engine2 = yield* startEngine(store2)
     engineRef.current = engine2
+    progress("restarted on the same store (webhooks sent meanwhile got a 503); resuming")
     yield* Effect.forkScoped(engine2.worker({ intervalMs: 50 }))
     yield* drive(engine2, store2)
     const drivenMs = Date.now() - started
+    progress(`all ${planned} transitions applied or refused (${drivenMs} ms); waiting for the vendor to settle them`)
 
     // --- let every write settle (faults stay on), then compare with the vendor ----------------
     const settleDeadline = Date.now() + (options.settleTimeoutMs ?? 45_000)
