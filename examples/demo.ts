@@ -522,6 +522,7 @@ const engineSection = Effect.gen(function* () {
       ? `   ✓ nothing lost, nothing applied twice, every lead's state at the vendor is the engine's (${(report.durationMs / 1000).toFixed(1)} s)`
       : `   ✗ ${report.unsettled.length} unsettled, ${report.mismatches.length} out of sync, ${report.appliedTwiceAtVendor.length} applied twice`,
   )
+  if (!clean) process.exitCode = 1
 }).pipe(Effect.scoped)
 
 // ---------------------------------------------------------------------------------------------
