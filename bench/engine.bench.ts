@@ -28,12 +28,12 @@ import {
   LeadStore,
   Lifecycle,
   RetryPolicy,
-  type StateMap,
   type SyncIntent,
   start,
   transition,
 } from "@leadstate/core"
 import { Context, Effect, Either, Layer, Option, Redacted } from "effect"
+import { stateMap } from "../examples/engine.js"
 import { counting } from "./countingStore.js"
 import { pgSettings, sqliteTempFile, throwawayPostgres } from "./durableStores.js"
 import { type BenchServer, startBenchServer } from "./fakeServer.js"
@@ -63,23 +63,6 @@ const CONFIG = {
 
 const API_KEY = "sk-workspace_bench0123456789abcdef0123456789abcdef0123456789abcdef01"
 const dealer = Lifecycle.unsafeMake(autoDealer)
-
-/** The generic adapter's state map, as in the engine tests. */
-const genericMap: StateMap.StateMapConfig = {
-  states: {
-    new: "new",
-    contacted: "contacted",
-    followup_1: "follow_up",
-    followup_2: "follow_up",
-    followup_3: "follow_up",
-    interested: "qualified",
-    test_drive_booked: "qualified",
-    converted: "converted",
-    lost: "lost",
-    snoozed: "follow_up",
-  },
-  reverse: { follow_up: "followup_1", qualified: "interested" },
-}
 
 // ---------------------------------------------------------------------------------------------
 // The stores. Each layer is built once per store and released after its runs (closing files,
@@ -411,7 +394,7 @@ const main = Effect.gen(function* () {
   const server = yield* startBenchServer({ apiKey: API_KEY, inProcess })
   const adapter = yield* GenericAdapter.make({
     lifecycle: dealer,
-    stateMap: genericMap,
+    stateMap,
     baseUrl: server.url,
     apiKey: Redacted.make(API_KEY),
     chatbotId: "bot_bench",

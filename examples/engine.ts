@@ -10,7 +10,8 @@ import { Effect, Layer, Option, Redacted } from "effect"
 
 const lifecycle = Lifecycle.unsafeMake(autoDealer)
 
-const stateMap = {
+/** The auto-dealer lifecycle on the generic vendor's statuses (the bench and tests use it too). */
+export const stateMap = {
   states: {
     new: "new",
     contacted: "contacted",

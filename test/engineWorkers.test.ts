@@ -21,6 +21,7 @@ import * as PgLeadStore from "@leadstate/store-sql/pg"
 import { freshDatabase } from "@leadstate/testkit/postgres"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { inject } from "vitest"
+import { stateMap } from "../examples/engine.js"
 
 const dealer = Lifecycle.unsafeMake(autoDealer)
 const API_KEY = "sk-workspace_0123456789abcdef0123456789abcdef0123456789abcdef012345"
@@ -30,22 +31,6 @@ const journey = [
   { type: "transition", to: "interested" },
   { type: "transition", to: "test_drive_booked" },
 ] as const
-const stateMap = {
-  states: {
-    new: "new",
-    contacted: "contacted",
-    followup_1: "follow_up",
-    followup_2: "follow_up",
-    followup_3: "follow_up",
-    interested: "qualified",
-    test_drive_booked: "qualified",
-    converted: "converted",
-    lost: "lost",
-    snoozed: "follow_up",
-  },
-  reverse: { follow_up: "followup_1", qualified: "interested" },
-}
-
 describe("LeadEngine workers sharing a PostgreSQL store", () => {
   it.scopedLive(
     "two engines on two pools drain one outbox: every write sent once, each lead's in order",
