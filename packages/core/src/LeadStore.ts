@@ -140,6 +140,12 @@ export const makeMemory: Effect.Effect<LeadStoreService> = Effect.sync(() => uns
 /** {@link LeadStore.layerMemory}, as a module-level export. */
 export const layerMemory: Layer.Layer<LeadStore> = LeadStore.layerMemory
 
+/**
+ * Times every store can keep: epoch ms that round to a safe integer (the SQL stores keep
+ * BIGINT milliseconds). Anything else is refused, by every store alike.
+ */
+const storable = (ms: number): boolean => Number.isSafeInteger(Math.ceil(ms))
+
 const unsafeMakeMemory = (): LeadStoreService => {
   // Every operation is one synchronous block, so each is atomic with respect to other fibers.
   const leads = new Map<string, StoredLead>()
@@ -168,9 +174,15 @@ const unsafeMakeMemory = (): LeadStoreService => {
       if (actual !== expectedVersion) {
         return Effect.fail(new VersionConflict({ leadId: snapshot.leadId, expected: expectedVersion, actual }))
       }
+      if (snapshot.due !== undefined && !storable(snapshot.due.at)) {
+        return fail("save", `the deadline of lead "${snapshot.leadId}" (${snapshot.due.at}) is not a storable time`)
+      }
       const ids = new Set<string>()
       for (const entry of outbox) {
         if (entries.has(entry.id) || ids.has(entry.id)) return fail("save", `outbox entry "${entry.id}" exists`)
+        if (!storable(entry.availableAt)) {
+          return fail("save", `availableAt of outbox entry "${entry.id}" (${entry.availableAt}) is not a storable time`)
+        }
         if (entry.leadId !== snapshot.leadId) {
           return fail("save", `outbox entry "${entry.id}" belongs to lead "${entry.leadId}"`)
         }
@@ -200,7 +212,8 @@ const unsafeMakeMemory = (): LeadStoreService => {
         return Effect.void
       }),
     claim: (now, limit, leaseMs) =>
-      Effect.sync(() => {
+      Effect.suspend((): Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError> => {
+        if (!storable(now + leaseMs)) return fail("claim", `the lease's end (${now + leaseMs}) is not a storable time`)
         const claimed: Array<OutboxEntry> = []
         const blocked = new Set<string>()
         for (const entry of entries.values()) {
@@ -212,12 +225,15 @@ const unsafeMakeMemory = (): LeadStoreService => {
           entries.set(entry.id, leased)
           claimed.push(leased)
         }
-        return claimed
+        return Effect.succeed(claimed)
       }),
     updateOutbox: (entry) =>
       Effect.suspend(() => {
         if (entries.get(entry.id)?.leadId !== entry.leadId) {
           return fail("updateOutbox", `no outbox entry "${entry.id}" of lead "${entry.leadId}"`)
+        }
+        if (!storable(entry.availableAt)) {
+          return fail("updateOutbox", `availableAt of "${entry.id}" (${entry.availableAt}) is not a storable time`)
         }
         entries.set(entry.id, entry)
         return Effect.void

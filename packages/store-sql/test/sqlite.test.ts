@@ -147,24 +147,6 @@ describe("SqliteLeadStore", () => {
     ),
   )
 
-  it.effect("times the store cannot keep are refused with a StoreError, before anything is written", () =>
-    withStoreAndClient((store) =>
-      Effect.gen(function* () {
-        const far = yield* Effect.flip(store.save(snapshot("A", 0), undefined, [pending("A", 0, 0, 2 ** 60)]))
-        assert.include(far.message, "availableAt")
-        assert.isTrue(Option.isNone(yield* store.load("A")))
-        yield* store.save(snapshot("A", 0), undefined, [pending("A", 0, 0)])
-        const lease = yield* Effect.flip(store.claim(0, 10, Number.POSITIVE_INFINITY))
-        assert.strictEqual(lease.operation, "claim")
-        assert.deepStrictEqual(
-          (yield* store.claim(0, 10, 10)).map((e) => e.id),
-          ["A/0/0"],
-          "the refused claim leased nothing",
-        )
-      }),
-    ),
-  )
-
   it.effect("save rejects a duplicate or foreign outbox entry and then writes nothing", () =>
     withStoreAndClient((store) =>
       Effect.gen(function* () {

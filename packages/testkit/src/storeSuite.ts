@@ -212,6 +212,29 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
       ),
     )
 
+    it.effect("times a store cannot keep (not whole ms within 2^53) are refused before anything is written", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          const far = yield* Effect.either(
+            store.save(snapshot("A", 0), undefined, [entry("A", 0, 0, { availableAt: 2 ** 60 })]),
+          )
+          assert.isTrue(Either.isLeft(far) && far.left._tag === "StoreError")
+          const never = yield* Effect.either(
+            store.save(snapshot("A", 0, { due: { event: "wake", at: Number.POSITIVE_INFINITY } }), undefined, []),
+          )
+          assert.isTrue(Either.isLeft(never) && never.left._tag === "StoreError")
+          assert.isTrue(Option.isNone(yield* store.load("A")))
+          yield* store.save(snapshot("A", 0), undefined, [entry("A", 0, 0)])
+          const lease = yield* Effect.either(store.claim(0, 10, Number.POSITIVE_INFINITY))
+          assert.isTrue(Either.isLeft(lease) && lease.left._tag === "StoreError")
+          const update = yield* Effect.either(store.updateOutbox(entry("A", 0, 0, { availableAt: Number.NaN })))
+          assert.isTrue(Either.isLeft(update) && update.left._tag === "StoreError")
+          assert.deepStrictEqual(ids(yield* store.claim(0, 10, 10)), ["A/0/0"], "nothing was leased or changed")
+        }),
+      ),
+    )
+
     it.effect("oldestAccepted is the lead's first accepted entry", () =>
       run(
         Effect.gen(function* () {
