@@ -83,7 +83,18 @@ const PG_POOL = 32
 
 const stores: Array<StoreCase> = [
   { name: "memory", note: "LeadStore.layerMemory", layer: LeadStore.layerMemory },
-  { name: "sqlite", note: "temp file, WAL, synchronous FULL", layer: sqliteTempFile, leads: quick ? 10 : 60 },
+  {
+    name: "sqlite",
+    note: "temp file, WAL, synchronous NORMAL (the default)",
+    layer: sqliteTempFile("NORMAL"),
+    leads: quick ? 10 : 60,
+  },
+  {
+    name: "sqlite/full",
+    note: "temp file, WAL, synchronous FULL",
+    layer: sqliteTempFile("FULL"),
+    leads: quick ? 10 : 60,
+  },
   {
     name: "pg",
     note: `throwaway server, ${Object.entries(pgSettings)
@@ -428,7 +439,7 @@ const main = Effect.gen(function* () {
     const ratios = CONFIG.concurrency.map(
       (c) => `c=${c} ${(rateOf(r, "engine", c) / rateOf(r, "bare HTTP", c)).toFixed(2)}x`,
     )
-    console.log(`  ${r.name.padEnd(8)} ${ratios.join("  ")}`)
+    console.log(`  ${r.name.padEnd(12)} ${ratios.join("  ")}`)
   }
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
