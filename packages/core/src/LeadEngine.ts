@@ -184,6 +184,10 @@ type Delivered =
   | { readonly _tag: "Queued"; readonly retryAt: number; readonly error: CrmError }
   | { readonly _tag: "Failed"; readonly error: CrmError }
 
+/** The lifecycle state a write sets, if it sets one. */
+const targetOf = (intent: SyncIntent): string | undefined =>
+  intent._tag === "SetState" ? intent.to : intent._tag === "CreateLead" ? intent.state : undefined
+
 const versionOf = (entry: OutboxEntry): number | undefined => {
   const parts = entry.id.split("/")
   const v = Number(parts[parts.length - 2])
@@ -321,8 +325,23 @@ export const make = (
           tally.retried++
           return { _tag: "Queued", retryAt, error } satisfies Delivered
         }
+        if (error.reason._tag === "Transport" && entry.attempts <= redelivery.maxAttempts) {
+          // Out of attempts, and the last one may still land at the vendor: one more pass after
+          // the ambiguity window, which only reads back (attempts past the maximum mark it).
+          const retryAt = now + ambiguousSettleMs
+          const { correlationId: _, ...rest } = entry
+          yield* store.updateOutbox({
+            ...rest,
+            status: "pending",
+            attempts: redelivery.maxAttempts + 1,
+            availableAt: retryAt,
+            failure: failure(error),
+          })
+          tally.retried++
+          return { _tag: "Queued", retryAt, error } satisfies Delivered
+        }
         if (error.retryable) {
-          // Out of attempts on an ambiguous failure (a timeout may have arrived): ask the vendor.
+          // Out of attempts on a failure the vendor may have applied anyway: ask the vendor.
           const lead = yield* store.load(entry.leadId)
           const ref: LeadRef = {
             leadId: entry.leadId,
@@ -347,7 +366,7 @@ export const make = (
      */
     const alreadyApplied = (intent: SyncIntent, ref: LeadRef): Effect.Effect<Option.Option<SyncReceipt>, CrmError> =>
       Effect.gen(function* () {
-        const target = intent._tag === "SetState" ? intent.to : intent._tag === "CreateLead" ? intent.state : undefined
+        const target = targetOf(intent)
         if (target === undefined || !adapter.capabilities.readBack) return Option.none<SyncReceipt>()
         const read = yield* Effect.either(adapter.readBack(ref))
         if (Either.isLeft(read) && read.left.retryable) return yield* Effect.fail(read.left)
@@ -360,15 +379,35 @@ export const make = (
       })
 
     /**
+     * Leads with a send in flight in this engine, until its answer is recorded. A vendor can
+     * report the outcome by webhook before that (the answer is still on its way); the webhook
+     * then waits for it rather than finding no accepted write.
+     */
+    const sendsInFlight = new Set<string>()
+    const sending = <A, E>(leadId: string, send: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.zipRight(
+        Effect.sync(() => sendsInFlight.add(leadId)),
+        send,
+      )
+
+    /** The lead's oldest accepted write, waiting (up to 2 s) for a send of ours still in flight. */
+    const acceptedWrite = (leadId: string) =>
+      Effect.gen(function* () {
+        for (let waited = 0; sendsInFlight.has(leadId) && waited < 2_000; waited += 10) {
+          yield* Effect.sleep(Duration.millis(10))
+        }
+        return yield* store.oldestAccepted(leadId)
+      })
+
+    /**
      * A re-sent `CreateLead` the vendor refuses as a duplicate, naming the existing lead: the
      * earlier attempt arrived, so that lead is ours.
      */
-    const duplicateOfOurs = (entry: OutboxEntry, error: CrmError): SyncReceipt | undefined =>
-      entry.attempts > 0 && entry.intent._tag === "CreateLead" && error.reason._tag === "DuplicateLead"
+    const duplicateOfOurs = (entry: OutboxEntry, priorAttempts: number, error: CrmError): SyncReceipt | undefined =>
+      priorAttempts > 0 && entry.intent._tag === "CreateLead" && error.reason._tag === "DuplicateLead"
         ? { _tag: "Confirmed", vendorLeadId: error.reason.existingId, vendorState: undefined }
         : undefined
 
-    /** Delivers one claimed entry. */
     /**
      * Delivers one claimed entry. `fresh`: the entry was just saved by `commit` with this
      * attempt already counted (one store write less) and the lead's vendor id is known.
@@ -379,23 +418,57 @@ export const make = (
         const leadExists = Option.isSome(lead)
         const vendorLeadId = Option.getOrUndefined(Option.flatMapNullable(lead, (l) => l.vendorLeadId))
         const ref: LeadRef = { leadId: entry.leadId, vendorLeadId }
+        // Sends started before this one (a fresh entry has this one counted already).
+        const priorAttempts = fresh === undefined ? entry.attempts : entry.attempts - 1
         const checked =
-          fresh === undefined && entry.attempts > 0
-            ? yield* Effect.either(alreadyApplied(entry.intent, ref))
-            : Either.right(Option.none())
+          priorAttempts > 0 ? yield* Effect.either(alreadyApplied(entry.intent, ref)) : Either.right(Option.none())
         if (Either.isLeft(checked)) {
           return yield* settleFailure({ ...entry, attempts: entry.attempts + 1 }, checked.left, tally)
         }
         const previously = checked.right
-        // Record the attempt before sending: after a crash, attempts > 0 says it may have arrived.
-        const attempted: OutboxEntry = fresh !== undefined ? entry : { ...entry, attempts: entry.attempts + 1 }
+        if (fresh === undefined && Option.isNone(previously) && entry.attempts >= redelivery.maxAttempts) {
+          // Out of attempts: after a last attempt that timed out, or a last accepted write
+          // whose webhook never came, the vendor does not have it. Not sent again.
+          const error = new CrmError({
+            vendor: adapter.vendor,
+            operation: entry.intent._tag,
+            leadId: entry.leadId,
+            reason:
+              entry.status === "accepted"
+                ? {
+                    _tag: "VendorIgnoredWrite",
+                    detail: `no outcome within the confirm timeout after ${entry.attempts} attempts`,
+                    expected: targetOf(entry.intent) ?? entry.intent._tag,
+                    actual: "unchanged",
+                  }
+                : {
+                    _tag: "Transport",
+                    kind: "Timeout",
+                    detail: "the last attempt timed out and the vendor does not have the write",
+                  },
+          })
+          const { correlationId: _, ...rest } = entry
+          yield* store.updateOutbox({ ...rest, status: "failed", failure: failure(error) })
+          tally.failed++
+          yield* rollback(entry, tally)
+          return { _tag: "Failed", error } satisfies Delivered
+        }
+        // Record the attempt before sending (after a crash, attempts > 0 says it may have
+        // arrived), as pending again (a webhook must not settle a send still in flight), with
+        // a fresh lease for the send.
+        const now = yield* Clock.currentTimeMillis
+        const { correlationId: _previous, ...unaccepted } = entry
+        const attempted: OutboxEntry =
+          fresh !== undefined
+            ? entry
+            : { ...unaccepted, status: "pending", attempts: entry.attempts + 1, availableAt: now + leaseMs }
         if (fresh === undefined && Option.isNone(previously)) yield* store.updateOutbox(attempted)
         const sent = Option.isSome(previously)
           ? Either.right(previously.value)
-          : yield* Effect.either(adapter.send(entry.intent, ref))
+          : yield* Effect.either(sending(entry.leadId, adapter.send(entry.intent, ref)))
         let receipt: SyncReceipt
         if (Either.isLeft(sent)) {
-          const adopted = duplicateOfOurs(entry, sent.left)
+          const adopted = duplicateOfOurs(entry, priorAttempts, sent.left)
           if (adopted === undefined) return yield* settleFailure(attempted, sent.left, tally)
           receipt = adopted
         } else receipt = sent.right
@@ -417,6 +490,8 @@ export const make = (
         tally.accepted++
         return { _tag: "Pending", correlationId: receipt.correlationId } satisfies Delivered
       }).pipe(
+        // Cleared once the answer is recorded (or the delivery ends otherwise).
+        Effect.ensuring(Effect.sync(() => sendsInFlight.delete(entry.leadId))),
         Effect.withSpan("LeadEngine.dispatch", { attributes: { ...spanAttributes(entry.leadId), entry: entry.id } }),
       )
 
@@ -562,7 +637,7 @@ export const make = (
             duplicates++
             continue
           }
-          const entry = yield* store.oldestAccepted(leadId)
+          const entry = yield* acceptedWrite(leadId)
           if (Option.isNone(entry)) {
             unmatched++
             continue
@@ -657,7 +732,12 @@ export const make = (
         yield* dispatchDue
         yield* fireDeadlines()
       }).pipe(
-        Effect.catchAll((error) => Effect.logError("leadstate worker pass failed; retrying", error.message)),
+        // A defect (from an adapter or a store) must not stop the loop either.
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.interrupt
+            : Effect.logError("leadstate worker pass failed; retrying at the next interval", cause),
+        ),
         Effect.repeat(Schedule.spaced(Duration.millis(opts.intervalMs ?? 1_000))),
         Effect.andThen(Effect.never),
       )

@@ -489,6 +489,87 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }).pipe(Effect.scoped),
   )
 
+  it.effect("a first create refused as a duplicate fails; the other lead is not taken over", () =>
+    Effect.gen(function* () {
+      const adapter = stubAdapter(() => Effect.void)
+      const refusing: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "CreateLead"
+            ? Effect.fail(
+                new CrmError.CrmError({
+                  vendor: "stub",
+                  operation: "CreateLead",
+                  leadId: intent.leadId,
+                  reason: { _tag: "DuplicateLead", detail: "email taken", existingId: "v-OTHER" },
+                }),
+              )
+            : adapter.send(intent, ref),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(refusing, store)
+      const created = yield* Effect.either(engine.create("L-1", { metadata: contact }))
+      assert.isTrue(Either.isLeft(created) && created.left._tag === "CrmError")
+      assert.strictEqual((yield* stored(store, "L-1"))?.vendorLeadId, undefined)
+      assert.strictEqual((yield* store.outbox("L-1"))[0]?.status, "failed")
+    }),
+  )
+
+  it.effect("worker: a defect in one pass is logged and the loop goes on (TestClock)", () =>
+    Effect.gen(function* () {
+      let defects = 2 // the apply's own send, then the worker's first pass
+      const adapter = stubAdapter(() => Effect.void)
+      const dying: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "SetState" && defects-- > 0 ? Effect.die("adapter bug") : adapter.send(intent, ref),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(dying, store, undefined, { leaseMs: 500 })
+      yield* engine.create("L-1", { metadata: contact })
+      const first = yield* Effect.exit(engine.apply("L-1", toContacted))
+      assert.isTrue(first._tag === "Failure", "the defect reaches the caller of apply")
+      const worker = yield* Effect.forkScoped(engine.worker({ intervalMs: 1_000 }))
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed")
+      assert.isNull(worker.unsafePoll(), "the worker is still running")
+    }).pipe(Effect.scoped),
+  )
+
+  it.effect("an accepted write whose outcome never comes is resent at most until the attempts run out", () =>
+    Effect.gen(function* () {
+      let sends = 0
+      const adapter = stubAdapter(() => Effect.void)
+      const silent: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "SetState"
+            ? Effect.sync(() => {
+                sends++
+                return { _tag: "Accepted", correlationId: `c-${sends}`, vendorLeadId: undefined } as const
+              })
+            : adapter.send(intent, ref),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(silent, store, undefined, {
+        confirmTimeoutMs: 1_000,
+        redelivery: { ...redelivery, maxAttempts: 3 },
+      })
+      yield* engine.create("L-1", { metadata: contact })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Pending")
+      for (let i = 0; i < 6; i++) {
+        yield* TestClock.adjust(Duration.seconds(1))
+        yield* engine.dispatchDue
+      }
+      assert.strictEqual(sends, 3)
+      const entry = (yield* store.outbox("L-1")).at(-1)
+      assert.deepInclude(entry, { status: "failed", attempts: 3 })
+      assert.strictEqual(entry?.failure?.reason, "VendorIgnoredWrite")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "new", "rolled back")
+    }),
+  )
+
   it.effect("LeadEngine.layer builds the engine from the adapter and store layers", () =>
     Effect.gen(function* () {
       const engine = yield* LeadEngine.LeadEngine
@@ -534,6 +615,7 @@ const uservoxMap: StateMap.StateMapConfig = {
 const uservoxSetup = (
   engineOptions: LeadEngine.EngineOptions = {},
   wrapStore: (store: LeadStore.LeadStoreService) => LeadStore.LeadStoreService = (store) => store,
+  wrapAdapter: (adapter: CrmAdapter.CrmAdapterService) => CrmAdapter.CrmAdapterService = (adapter) => adapter,
 ) =>
   Effect.gen(function* () {
     const engineRef: { current: LeadEngine.LeadEngineService | undefined } = { current: undefined }
@@ -567,7 +649,7 @@ const uservoxSetup = (
     const adapter = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
     const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))
     const store = yield* LeadStore.makeMemory
-    const engine = yield* engineOver(adapter, wrapStore(store), webhooks, engineOptions)
+    const engine = yield* engineOver(wrapAdapter(adapter), wrapStore(store), webhooks, engineOptions)
     engineRef.current = engine
     const lastEntry = (leadId: string) => Effect.map(store.outbox(leadId), (entries) => entries.at(-1))
     const raw = (body: unknown): CrmWebhooks.RawWebhook => ({
@@ -686,6 +768,27 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
       assert.deepInclude(redelivered, { applied: 1, duplicates: 0 })
       assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "interested")
       assert.deepInclude(yield* engine.handleWebhook(raw(call)), { applied: 0, duplicates: 1 })
+    }),
+  )
+
+  it.scopedLive("a webhook that overtakes the send's own answer settles the write (no unmatched outcome)", () =>
+    Effect.gen(function* () {
+      const { fake, engine, lastEntry } = yield* uservoxSetup({}, undefined, (adapter) => ({
+        ...adapter,
+        // The vendor's webhook arrives while our side is still processing the "accepted" answer.
+        send: (intent, ref) =>
+          intent._tag === "SetState"
+            ? Effect.tap(adapter.send(intent, ref), () => Effect.sleep(Duration.millis(300)))
+            : adapter.send(intent, ref),
+      }))
+      yield* engine.create("L-1", { metadata: contact })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Pending")
+      yield* until(
+        Effect.map(lastEntry("L-1"), (e) => e?.status === "confirmed"),
+        2_000,
+      )
+      assert.strictEqual(fake.deliveries().length, 1, "one webhook, and it settled the write")
+      assert.strictEqual(fake.requests().filter((r) => r.path.endsWith("/leads/get")).length, 0, "no read-back")
     }),
   )
 
