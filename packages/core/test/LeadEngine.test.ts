@@ -570,6 +570,59 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.effect("a last attempt that timed out is read back after the ambiguity window, and confirmed if it landed", () =>
+    Effect.gen(function* () {
+      // The vendor applies every update, but only after the client gave up (a slow vendor).
+      let vendorState = "new"
+      let sends = 0
+      const adapter = stubAdapter(() => Effect.void)
+      const slow: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        capabilities: { ...adapter.capabilities, readBack: true },
+        readBack: (ref) =>
+          Effect.succeed({
+            vendorLeadId: ref.vendorLeadId ?? "v",
+            vendorState,
+            state: vendorState,
+            disposition: undefined,
+            metadata: {},
+          }),
+        send: (intent, ref) =>
+          intent._tag !== "SetState"
+            ? adapter.send(intent, ref)
+            : Effect.gen(function* () {
+                sends++
+                yield* Effect.fork(
+                  Effect.delay(
+                    Effect.sync(() => {
+                      vendorState = intent.to
+                    }),
+                    "500 millis",
+                  ),
+                )
+                return yield* new CrmError.CrmError({
+                  vendor: "stub",
+                  operation: "SetState",
+                  leadId: intent.leadId,
+                  reason: { _tag: "Transport", kind: "Timeout", detail: "no answer in time" },
+                })
+              }),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(slow, store, undefined, {
+        redelivery: RetryPolicy.none,
+        ambiguousSettleMs: 1_000,
+      })
+      yield* engine.create("L-1", { metadata: contact })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Queued", "not failed at once")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted", "not rolled back")
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual((yield* engine.dispatchDue).confirmed, 1)
+      assert.strictEqual(sends, 1, "read back, not sent again")
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed")
+    }),
+  )
+
   it.effect("LeadEngine.layer builds the engine from the adapter and store layers", () =>
     Effect.gen(function* () {
       const engine = yield* LeadEngine.LeadEngine
