@@ -579,11 +579,14 @@ export const make = (
         const step = transition(lifecycle, lead.snapshot, event.event)
         if (Either.isLeft(step)) return step.left
         const now = yield* Clock.currentTimeMillis
+        // The vendor already has this change, unless writes of ours are still on their way: they
+        // are older and would overwrite it there, so then it is sent again after them.
+        const behindOurs = (yield* store.outbox(leadId)).some((e) => e.status === "pending" || e.status === "accepted")
         const entries: Array<OutboxEntry> = step.right.intents.map((intent, index) => ({
           id: entryId(leadId, step.right.snapshot.version, index),
           leadId,
           intent,
-          status: "confirmed",
+          status: behindOurs ? "pending" : "confirmed",
           attempts: 0,
           availableAt: now,
         }))

@@ -845,6 +845,39 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
     }),
   )
 
+  it.scopedLive("a vendor change that lands while an older write of ours is queued is re-sent after it", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine, raw } = yield* uservoxSetup()
+      yield* engine.create("L-1", { metadata: contact })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.inject({ method: "POST", path: "/api/v1/leads/update", fault: { _tag: "Status", status: 503 } })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Queued")
+      // Meanwhile an agent closes the lead in the vendor's UI.
+      fake.webhookFaults({ drop: 1 })
+      const call = fake.completeCall(vendorLeadId, {
+        toState: "lost",
+        disposition: "not_interested",
+        dispositionType: "failure",
+      })
+      fake.webhookFaults({})
+      assert.deepInclude(yield* engine.handleWebhook(raw(call)), { applied: 1 })
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "lost")
+      yield* Effect.sleep(Duration.millis(60))
+      yield* engine.dispatchDue
+      yield* until(
+        Effect.gen(function* () {
+          yield* engine.dispatchDue
+          return (yield* store.outbox("L-1")).every((e) => e.status === "confirmed")
+        }),
+      )
+      assert.strictEqual(
+        fake.leadByReference("L-1", PROCESS)?.currentState,
+        "lost",
+        "the vendor ends where the engine is",
+      )
+    }),
+  )
+
   it.scopedLive("a lead's next write waits behind its accepted one and goes out once the webhook settled it", () =>
     Effect.gen(function* () {
       const { fake, store, engine, lastEntry, raw } = yield* uservoxSetup()
