@@ -840,6 +840,7 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
         Effect.map(lastEntry("L-1"), (e) => e?.status === "confirmed"),
         2_000,
       )
+      yield* Effect.promise(() => fake.flushWebhooks()) // its delivery is recorded once answered
       assert.strictEqual(fake.deliveries().length, 1, "one webhook, and it settled the write")
       assert.strictEqual(fake.requests().filter((r) => r.path.endsWith("/leads/get")).length, 0, "no read-back")
     }),
