@@ -184,6 +184,14 @@ type Delivered =
   | { readonly _tag: "Queued"; readonly retryAt: number; readonly error: CrmError }
   | { readonly _tag: "Failed"; readonly error: CrmError }
 
+/** Where a rollback takes a lead: the state the vendor last confirmed, as that write set it. */
+interface RollbackTarget {
+  readonly state: string
+  readonly disposition: string | undefined
+  /** Set when that write was a snooze: the state it wakes to, and when. */
+  readonly snooze: { readonly from: string; readonly until: number } | undefined
+}
+
 /** The lifecycle state a write sets, if it sets one. */
 const targetOf = (intent: SyncIntent): string | undefined =>
   intent._tag === "SetState" ? intent.to : intent._tag === "CreateLead" ? intent.state : undefined
@@ -238,8 +246,12 @@ export const make = (
       )
       for (const e of earlier.reverse()) {
         if (e.status !== "confirmed") continue
-        if (e.intent._tag === "SetState") return { state: e.intent.to, disposition: e.intent.disposition }
-        if (e.intent._tag === "CreateLead") return { state: e.intent.state, disposition: undefined }
+        if (e.intent._tag === "SetState") {
+          const snooze =
+            e.intent.snoozeUntil === undefined ? undefined : { from: e.intent.from, until: e.intent.snoozeUntil }
+          return { state: e.intent.to, disposition: e.intent.disposition, snooze }
+        }
+        if (e.intent._tag === "CreateLead") return { state: e.intent.state, disposition: undefined, snooze: undefined }
       }
       return undefined
     }
@@ -248,12 +260,7 @@ export const make = (
      * A snapshot returning the lead to `target`, the state the vendor last confirmed (history
      * event "rollback"), so that engine and vendor agree again after a write failed for good.
      */
-    const compensate = (
-      snapshot: LeadSnapshot,
-      intent: SetState,
-      target: { readonly state: string; readonly disposition: string | undefined },
-      at: number,
-    ): LeadSnapshot => {
+    const compensate = (snapshot: LeadSnapshot, intent: SetState, target: RollbackTarget, at: number): LeadSnapshot => {
       const before = snapshot.history.length >= 2 ? snapshot.history[snapshot.history.length - 2] : undefined
       const entry: HistoryEntry = { event: "rollback", from: intent.to, to: target.state, at }
       const history = [...snapshot.history, entry]
@@ -273,6 +280,11 @@ export const make = (
       if (target.disposition !== undefined) next.disposition = target.disposition
       if (interval !== undefined && lifecycle.states.get(target.state)?.followUpNext !== undefined) {
         next.due = { event: "followUpDue", at: at + interval }
+      }
+      if (target.snooze !== undefined) {
+        // Back to a snooze: where it wakes to, and when.
+        next.snoozedFrom = target.snooze.from
+        next.due = { event: "wake", at: target.snooze.until }
       }
       return next
     }
@@ -295,9 +307,10 @@ export const make = (
         }
         const now = yield* Clock.currentTimeMillis
         // Usually intent.from; when earlier writes failed too, the last state the vendor has.
-        const target = lastConfirmed(yield* store.outbox(entry.leadId), entry) ?? {
+        const target: RollbackTarget = lastConfirmed(yield* store.outbox(entry.leadId), entry) ?? {
           state: intent.from,
           disposition: undefined,
+          snooze: undefined,
         }
         const saved = yield* Effect.either(store.save(compensate(snapshot, intent, target, now), snapshot.version, []))
         if (Either.isLeft(saved)) {

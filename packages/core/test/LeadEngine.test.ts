@@ -623,6 +623,41 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.effect("a wake whose write fails for good returns the lead to its snooze, still able to wake", () =>
+    Effect.gen(function* () {
+      let refuseWake = true
+      const adapter = stubAdapter(() => Effect.void)
+      const refusing: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "SetState" && intent.from === "snoozed" && refuseWake
+            ? Effect.fail(
+                new CrmError.CrmError({
+                  vendor: "stub",
+                  operation: "SetState",
+                  leadId: intent.leadId,
+                  reason: { _tag: "InvalidRequest", detail: "no", fields: [] },
+                }),
+              )
+            : adapter.send(intent, ref),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(refusing, store)
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      yield* engine.apply("L-1", { type: "snooze", until: 86_400_000 })
+      const woke = yield* Effect.either(engine.apply("L-1", { type: "wake" }))
+      assert.isTrue(Either.isLeft(woke) && woke.left._tag === "CrmError")
+      const lead = (yield* stored(store, "L-1"))?.snapshot
+      assert.strictEqual(lead?.state, "snoozed")
+      assert.strictEqual(lead?.snoozedFrom, "contacted")
+      assert.deepStrictEqual(lead?.due, { event: "wake", at: 86_400_000 })
+      refuseWake = false
+      assert.strictEqual((yield* engine.apply("L-1", { type: "wake" }))._tag, "Confirmed")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted")
+    }),
+  )
+
   it.effect("LeadEngine.layer builds the engine from the adapter and store layers", () =>
     Effect.gen(function* () {
       const engine = yield* LeadEngine.LeadEngine
