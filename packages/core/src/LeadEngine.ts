@@ -27,14 +27,7 @@ import { CrmAdapter } from "./CrmAdapter.js"
 import { CrmError } from "./CrmError.js"
 import { CrmWebhooks, type LeadChanged, type RawWebhook, WebhookError } from "./CrmWebhooks.js"
 import type { HistoryEntry, LeadSnapshot } from "./LeadSnapshot.js"
-import {
-  entryId,
-  LeadStore,
-  type OutboxEntry,
-  type StoredLead,
-  type StoreError,
-  type VersionConflict,
-} from "./LeadStore.js"
+import { entryId, LeadStore, type OutboxEntry, type StoredLead, StoreError, type VersionConflict } from "./LeadStore.js"
 import type { Lifecycle } from "./Lifecycle.js"
 import type { LifecycleError } from "./LifecycleError.js"
 import type * as Metadata from "./Metadata.js"
@@ -633,8 +626,13 @@ export const make = (
             const result = yield* Effect.either(applyVendorChange(leadId, event))
             if (Either.isLeft(result)) {
               if (result.left._tag === "StoreError") return yield* Effect.fail(result.left)
+              if (result.left._tag === "VersionConflict") {
+                // Still contended after retries: fail the delivery (500), so the vendor sends it
+                // again; the event was not recorded.
+                return yield* new StoreError({ operation: "handleWebhook", detail: result.left.message })
+              }
               if (result.left._tag === "DuplicateEvent") duplicates++
-              else unmatched++
+              else unmatched++ // a lead we do not have
               continue
             }
             // Not applied (stale, refused): recorded now, so a redelivery counts as a duplicate.

@@ -881,6 +881,31 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
     }),
   )
 
+  it.scopedLive("a vendor change still contended after retries fails the delivery (500) instead of being dropped", () =>
+    Effect.gen(function* () {
+      let conflicts = 4 // the first try and its three retries
+      const { fake, store, engine, raw } = yield* uservoxSetup({}, (inner) => ({
+        ...inner,
+        saveVendorChange: (snapshot, expected, outbox, eventId) =>
+          conflicts-- > 0
+            ? Effect.fail(new LeadStore.VersionConflict({ leadId: snapshot.leadId, expected, actual: 99 }))
+            : inner.saveVendorChange(snapshot, expected, outbox, eventId),
+      }))
+      yield* engine.create("L-1", { metadata: contact })
+      const vendorLeadId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      fake.webhookFaults({ drop: 1 })
+      const call = fake.completeCall(vendorLeadId, {
+        toState: "lost",
+        disposition: "not_interested",
+        dispositionType: "failure",
+      })
+      const first = yield* Effect.either(engine.handleWebhook(raw(call)))
+      assert.isTrue(Either.isLeft(first) && first.left._tag === "StoreError")
+      assert.deepInclude(yield* engine.handleWebhook(raw(call)), { applied: 1, unmatched: 0 })
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "lost")
+    }),
+  )
+
   it.scopedLive("a vendor change that lands while an older write of ours is queued is re-sent after it", () =>
     Effect.gen(function* () {
       const { fake, store, engine, raw } = yield* uservoxSetup()
