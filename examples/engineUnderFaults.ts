@@ -154,6 +154,8 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
         },
       ],
       updateDelayMs: 5,
+      // Several webhooks in flight at once, as a busy vendor sends them (the default is one by one).
+      webhookConcurrency: 8,
       seed: 7,
       // The documented 100 requests / 5 s would make 6,000 requests take five minutes.
       rateLimit: { limit: 1_000_000, windowMs: 5_000 },

@@ -216,6 +216,11 @@ export interface FakeUservoxServerOptions {
    * endpoints (single + bulk) and Get Lead. Default `{ limit: 100, windowMs: 5000 }` as documented.
    */
   readonly rateLimit?: { readonly limit: number; readonly windowMs: number }
+  /**
+   * Webhook deliveries in flight at once (default 1: one after another, in order). Choice: the
+   * docs do not say how uservox delivers; a higher value lets a load test deliver like a busy vendor.
+   */
+  readonly webhookConcurrency?: number
   /** Bulk Initiate's maximum (default 1000; "server config may override"). */
   readonly bulkMax?: number
 }
@@ -440,7 +445,7 @@ export const startFakeUservoxServer = (
     let held: ReadonlyArray<Outgoing> | undefined
     let dropped: Array<UservoxWebhook> = []
     let results: Array<UservoxUpdateWebhook> = []
-    const sender = makeWebhookSender({ timeoutMs: 5000 })
+    const sender = makeWebhookSender({ timeoutMs: 5000, concurrency: options.webhookConcurrency ?? 1 })
 
     const iso = () => new Date(now()).toISOString()
     const newObjectId = (): string => {

@@ -395,7 +395,7 @@ export const sendWebhook = async (
   }
 }
 
-/** Sends webhooks one after another (in call order) and records every delivery. */
+/** Sends webhooks (one after another, in call order, unless told otherwise) and records every delivery. */
 export interface WebhookSender {
   /** Queues a delivery; resolves with its outcome once sent. */
   readonly send: (url: string, headers: Readonly<Record<string, string>>, body: unknown) => Promise<number | "failed">
@@ -407,28 +407,56 @@ export interface WebhookSender {
   readonly clear: () => void
 }
 
-/** A {@link WebhookSender}: deliveries are serialized, so receivers see them in the order sent. */
-export const makeWebhookSender = (options: { readonly timeoutMs?: number } = {}): WebhookSender => {
+/**
+ * A {@link WebhookSender}. With `concurrency` 1 (the default) deliveries are serialized, so
+ * receivers see them in the order sent; above 1, up to that many are in flight at once (they
+ * start in call order), as a busy vendor delivers them.
+ */
+export const makeWebhookSender = (
+  options: { readonly timeoutMs?: number; readonly concurrency?: number } = {},
+): WebhookSender => {
+  const limit = Math.max(1, options.concurrency ?? 1)
   let deliveries: Array<WebhookDelivery> = []
-  let queue: Promise<unknown> = Promise.resolve()
+  let active = 0
+  const waiting: Array<() => void> = []
+  const outstanding = new Set<Promise<unknown>>()
+  const acquire = (): Promise<void> => {
+    if (active < limit) {
+      active++
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve) => waiting.push(resolve))
+  }
+  const release = () => {
+    const next = waiting.shift()
+    if (next !== undefined) next()
+    else active--
+  }
   return {
     send: (url, headers, body) => {
-      const result = queue.then(async () => {
-        const status = await sendWebhook(url, headers, body, options)
-        deliveries.push({
-          url,
-          headers: { ...headers },
-          body: typeof body === "string" ? parseBody(body) : body,
-          status,
-          at: Date.now(),
-        })
-        return status
+      const result = acquire().then(async () => {
+        try {
+          const status = await sendWebhook(url, headers, body, options)
+          deliveries.push({
+            url,
+            headers: { ...headers },
+            body: typeof body === "string" ? parseBody(body) : body,
+            status,
+            at: Date.now(),
+          })
+          return status
+        } finally {
+          release()
+        }
       })
-      queue = result
+      outstanding.add(result)
+      void result.finally(() => outstanding.delete(result))
       return result
     },
     deliveries: () => [...deliveries],
-    settled: () => queue.then(() => undefined),
+    settled: async () => {
+      while (outstanding.size > 0) await Promise.allSettled([...outstanding])
+    },
     clear: () => {
       deliveries = []
     },
