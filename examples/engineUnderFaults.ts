@@ -30,7 +30,7 @@ export interface FaultScenarioOptions {
   readonly openStore: OpenStore
   /** Share of the planned transitions applied before the restart. Default 0.5. */
   readonly restartAfter?: number
-  /** Bound on the whole run, after which unsettled writes are reported. Default 45 s. */
+  /** Bound on the settling after the last transition; past it, unsettled writes are reported. Default 75 s. */
   readonly settleTimeoutMs?: number
   /** Engine settings replacing the scenario's. */
   readonly engineOptions?: LeadEngine.EngineOptions
@@ -298,7 +298,7 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
     progress(`all ${planned} transitions applied or refused (${drivenMs} ms); waiting for the vendor to settle them`)
 
     // --- let every write settle (faults stay on), then compare with the vendor ----------------
-    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? 45_000)
+    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? 75_000)
     const unsettledNow = Effect.gen(function* () {
       const open: Array<string> = []
       for (const i of indexes) {

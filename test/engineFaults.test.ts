@@ -62,7 +62,7 @@ describe("engine under faults, with a restart", () => {
         print("sqlite", report)
         check(report)
       }),
-    120_000,
+    150_000,
   )
 
   it.scopedLive(
@@ -75,6 +75,6 @@ describe("engine under faults, with a restart", () => {
         print("postgresql", report)
         check(report)
       }),
-    120_000,
+    150_000,
   )
 })
