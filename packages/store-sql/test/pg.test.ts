@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { type LeadSnapshot, LeadStore } from "@leadstate/core"
 import * as PgLeadStore from "@leadstate/store-sql/pg"
 import { freshDatabase } from "@leadstate/testkit/postgres"
+import { storeModelSuite } from "@leadstate/testkit/storeModel"
 import { storeSuite } from "@leadstate/testkit/storeSuite"
 import { Context, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
 import { inject } from "vitest"
@@ -197,3 +198,14 @@ describe("PgLeadStore", () => {
     }),
   )
 })
+
+/** The model property: each generated case on a fresh database. */
+storeModelSuite(
+  "postgres",
+  Effect.flatMap(Effect.orDie(freshDatabase(adminUrl)), (url) =>
+    Effect.map(Layer.build(PgLeadStore.layer({ url: Redacted.make(url) })), (context) =>
+      Context.get(context, LeadStore.LeadStore),
+    ),
+  ),
+  { numRuns: 20 },
+)

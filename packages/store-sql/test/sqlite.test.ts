@@ -7,8 +7,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { type LeadSnapshot, LeadStore } from "@leadstate/core"
 import { Migrations } from "@leadstate/store-sql"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
+import { storeModelSuite } from "@leadstate/testkit/storeModel"
 import { storeSuite } from "@leadstate/testkit/storeSuite"
-import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Either, Layer, Option, Redacted } from "effect"
 
 /** A temporary directory, removed with the scope. */
 const tempDir = Effect.acquireRelease(
@@ -182,3 +183,11 @@ describe("SqliteLeadStore", () => {
     }),
   )
 })
+
+storeModelSuite(
+  "sqlite :memory:",
+  Effect.map(Layer.build(SqliteLeadStore.layer({ filename: ":memory:" })), (context) =>
+    Context.get(context, LeadStore.LeadStore),
+  ),
+  { numRuns: 300 },
+)
