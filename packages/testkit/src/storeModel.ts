@@ -37,7 +37,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     _tag: fc.constant("save" as const),
     lead: fc.nat({ max: leadIds.length - 1 }),
-    entries: fc.array(fc.record({ status: fc.constantFrom(...statuses), availableAt: time }), { maxLength: 3 }),
+    // Mostly pending entries: the claim rules are where stores differ most.
+    entries: fc.array(
+      fc.record({
+        status: fc.constantFrom<LeadStore.OutboxStatus>("pending", "pending", "pending", ...statuses),
+        availableAt: time,
+      }),
+      { maxLength: 3 },
+    ),
     due: fc.option(time, { nil: undefined }),
     stale: fc.boolean(),
   }),
