@@ -101,6 +101,10 @@ const until = <E>(check: Effect.Effect<boolean, E>, timeoutMs = 3_000) =>
 
 const toContacted = { type: "transition", to: "contacted" } as const
 
+/** The typed failure a stub vendor answers `intent` with. */
+const stubError = (intent: SyncIntent.SyncIntent, reason: CrmError.CrmErrorReason) =>
+  new CrmError.CrmError({ vendor: "stub", operation: intent._tag, leadId: intent.leadId, reason })
+
 /** An adapter that confirms everything, after `onSend`. */
 const stubAdapter = (onSend: (intent: SyncIntent.SyncIntent) => Effect.Effect<unknown>) => {
   const handler = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
@@ -460,14 +464,7 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
         ...adapter,
         send: (intent, ref) =>
           intent._tag === "SetState" && failures-- > 0
-            ? Effect.fail(
-                new CrmError.CrmError({
-                  vendor: "stub",
-                  operation: "SetState",
-                  leadId: intent.leadId,
-                  reason: { _tag: "VendorUnavailable", status: 503, detail: "down" },
-                }),
-              )
+            ? Effect.fail(stubError(intent, { _tag: "VendorUnavailable", status: 503, detail: "down" }))
             : adapter.send(intent, ref),
       }
       const store = yield* LeadStore.makeMemory
@@ -496,14 +493,7 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
         ...adapter,
         send: (intent, ref) =>
           intent._tag === "CreateLead"
-            ? Effect.fail(
-                new CrmError.CrmError({
-                  vendor: "stub",
-                  operation: "CreateLead",
-                  leadId: intent.leadId,
-                  reason: { _tag: "DuplicateLead", detail: "email taken", existingId: "v-OTHER" },
-                }),
-              )
+            ? Effect.fail(stubError(intent, { _tag: "DuplicateLead", detail: "email taken", existingId: "v-OTHER" }))
             : adapter.send(intent, ref),
       }
       const store = yield* LeadStore.makeMemory
@@ -600,12 +590,7 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
                     "500 millis",
                   ),
                 )
-                return yield* new CrmError.CrmError({
-                  vendor: "stub",
-                  operation: "SetState",
-                  leadId: intent.leadId,
-                  reason: { _tag: "Transport", kind: "Timeout", detail: "no answer in time" },
-                })
+                return yield* stubError(intent, { _tag: "Transport", kind: "Timeout", detail: "no answer in time" })
               }),
       }
       const store = yield* LeadStore.makeMemory
@@ -631,14 +616,7 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
         ...adapter,
         send: (intent, ref) =>
           intent._tag === "SetState" && intent.from === "snoozed" && refuseWake
-            ? Effect.fail(
-                new CrmError.CrmError({
-                  vendor: "stub",
-                  operation: "SetState",
-                  leadId: intent.leadId,
-                  reason: { _tag: "InvalidRequest", detail: "no", fields: [] },
-                }),
-              )
+            ? Effect.fail(stubError(intent, { _tag: "InvalidRequest", detail: "no", fields: [] }))
             : adapter.send(intent, ref),
       }
       const store = yield* LeadStore.makeMemory

@@ -167,7 +167,7 @@ describe("PgLeadStore", () => {
     }),
   )
 
-  it.effect("a failed connection is a StoreError without the URL or the password", () =>
+  it.effect('a refused connection is a StoreError of operation "connect" (the scrubbing is tested below)', () =>
     Effect.gen(function* () {
       const password = "pa ss/w0rd-secret"
       const url = `postgres://leaduser:${encodeURIComponent(password)}@127.0.0.1:1/leads`
