@@ -223,7 +223,8 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
     fake.inject({
       method: "POST",
       path: "/api/v1/leads/update",
-      fault: { _tag: "Status", status: 400, body: { success: false, error: "Invalid request" } },
+      // The documented error shape: { "error": "<message>" }.
+      fault: { _tag: "Status", status: 400, body: { error: "targetState is not a state of this process" } },
       probability: 0.01,
     })
     fake.webhookFaults({ duplicate: 0.1, reorder: 0.1, drop: 0.05 })
