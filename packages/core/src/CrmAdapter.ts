@@ -15,6 +15,12 @@ import type { SyncIntent } from "./SyncIntent.js"
 export interface LeadRef {
   readonly leadId: string
   readonly vendorLeadId?: string | undefined
+  /**
+   * The id of the write being sent (`${leadId}/${version}/${index}`, see `WriteId`), when the
+   * engine sends it. Adapters store it at the vendor where the vendor keeps free data, so a
+   * read-back can tell whether this write landed (`VendorLead.lastWriteId`).
+   */
+  readonly writeId?: string | undefined
 }
 
 /** One HTTP request an intent becomes. Header values that are secrets appear as `<redacted>`. */
@@ -52,6 +58,11 @@ export interface VendorLead {
   readonly state: string | undefined
   readonly disposition: string | undefined
   readonly metadata: Readonly<Record<string, Json>>
+  /**
+   * The id of the last write of ours the vendor holds (see `LeadRef.writeId`), when the adapter
+   * stores write ids and the lead carries one.
+   */
+  readonly lastWriteId?: string | undefined
 }
 
 /** What an adapter can do; the conformance suite checks each claim and the docs list them. */

@@ -35,11 +35,37 @@ import * as RetryPolicy from "./RetryPolicy.js"
 import { dueEvents } from "./Scheduler.js"
 import type { SetState, SyncIntent } from "./SyncIntent.js"
 import { start, type Transitioned, transition } from "./transition.js"
+import * as WriteId from "./WriteId.js"
 
 /** The lead is not in the store. */
 export class LeadNotFound extends Schema.TaggedError<LeadNotFound>()("LeadNotFound", { leadId: Schema.String }) {
   override get message(): string {
     return `Lead "${this.leadId}" is not in the store; create it first.`
+  }
+}
+
+/**
+ * The lead was never created at the vendor: its `CreateLead` failed for good (a wrong API key,
+ * a refused phone number, ...). Nothing was written. Fix the cause, then `engine.resync(leadId)`
+ * creates it at the vendor in its current state.
+ */
+export class LeadNotAtVendor extends Schema.TaggedError<LeadNotAtVendor>()("LeadNotAtVendor", {
+  leadId: Schema.String,
+  /** Why the create failed, as the vendor answered. */
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return `Lead "${this.leadId}" is not at the vendor: creating it there failed for good (${this.reason}). Nothing was written. Fix the cause, then call engine.resync("${this.leadId}") to create it at the vendor in its current state.`
+  }
+}
+
+/** `create` was called for a lead the store already has; nothing was written. */
+export class LeadAlreadyExists extends Schema.TaggedError<LeadAlreadyExists>()("LeadAlreadyExists", {
+  leadId: Schema.String,
+  state: Schema.String,
+}) {
+  override get message(): string {
+    return `Lead "${this.leadId}" already exists (state "${this.state}"); nothing was written. Apply events to it, or call engine.resync("${this.leadId}") to send its current state to the vendor again.`
   }
 }
 
@@ -118,7 +144,14 @@ export interface DeadlineReport {
 }
 
 /** Every error of `apply`. */
-export type ApplyError = LifecycleError | CrmError | VersionConflict | StoreError | LeadNotFound
+export type ApplyError =
+  | LifecycleError
+  | CrmError
+  | VersionConflict
+  | StoreError
+  | LeadNotFound
+  | LeadNotAtVendor
+  | LeadAlreadyExists
 
 /** The engine service. */
 export interface LeadEngineService {
@@ -130,6 +163,13 @@ export interface LeadEngineService {
   ) => Effect.Effect<Outcome, ApplyError>
   /** Applies an event (stamped with the Clock's time when it has no `at`) and sends its writes. */
   readonly apply: (leadId: string, event: unknown) => Effect.Effect<Outcome, ApplyError>
+  /**
+   * The recovery path: sends the lead's current state to the vendor again, as new writes. A lead
+   * whose create failed for good is created (in the initial state, then moved to its current
+   * one); a lead whose writes failed for good is set to its current state. Queued behind writes
+   * still on their way. Use it after fixing what made the vendor refuse (a key, a field).
+   */
+  readonly resync: (leadId: string) => Effect.Effect<Outcome, ApplyError>
   /** Applies many events with bounded concurrency; one result per item, in order. */
   readonly applyMany: (
     items: Iterable<{ readonly leadId: string; readonly event: unknown }>,
@@ -319,6 +359,12 @@ export const make = (
 
     const failure = (error: CrmError) => ({ reason: error.reason._tag, message: error.message })
 
+    /** Why the lead is not at the vendor, when its latest create failed for good. */
+    const notCreated = (entries: ReadonlyArray<OutboxEntry>): string | undefined => {
+      const create = entries.findLast((e) => e.intent._tag === "CreateLead")
+      return create?.status === "failed" ? (create.failure?.message ?? "the vendor refused it") : undefined
+    }
+
     /** Settles an entry after a retryable or final failure. */
     const settleFailure = (entry: OutboxEntry, error: CrmError, tally: Tally) =>
       Effect.gen(function* () {
@@ -352,8 +398,9 @@ export const make = (
           const ref: LeadRef = {
             leadId: entry.leadId,
             vendorLeadId: Option.isSome(lead) ? lead.value.vendorLeadId : undefined,
+            writeId: entry.id,
           }
-          const applied = yield* Effect.orElseSucceed(alreadyApplied(entry.intent, ref), () => Option.none())
+          const applied = yield* Effect.orElseSucceed(alreadyApplied(entry, ref), () => Option.none())
           if (Option.isSome(applied)) {
             yield* store.updateOutbox({ ...entry, status: "confirmed" })
             tally.confirmed++
@@ -370,13 +417,19 @@ export const make = (
      * Was a previous attempt applied? Read the lead back (when the adapter can). A read-back
      * that fails with a retryable error fails: not knowing is no reason to send twice.
      */
-    const alreadyApplied = (intent: SyncIntent, ref: LeadRef): Effect.Effect<Option.Option<SyncReceipt>, CrmError> =>
+    const alreadyApplied = (entry: OutboxEntry, ref: LeadRef): Effect.Effect<Option.Option<SyncReceipt>, CrmError> =>
       Effect.gen(function* () {
-        const target = targetOf(intent)
+        const target = targetOf(entry.intent)
         if (target === undefined || !adapter.capabilities.readBack) return Option.none<SyncReceipt>()
         const read = yield* Effect.either(adapter.readBack(ref))
         if (Either.isLeft(read) && read.left.retryable) return yield* Effect.fail(read.left)
-        if (Either.isLeft(read) || read.right.state !== target) return Option.none<SyncReceipt>()
+        if (Either.isLeft(read)) return Option.none<SyncReceipt>()
+        // The vendor keeps our write ids: this write (or a later one of ours) landed, or it did
+        // not; the state alone cannot tell when the lead was already in the target state.
+        const order =
+          read.right.lastWriteId === undefined ? undefined : WriteId.compare(read.right.lastWriteId, entry.id)
+        const landed = order !== undefined ? order >= 0 : read.right.state === target
+        if (!landed) return Option.none<SyncReceipt>()
         return Option.some<SyncReceipt>({
           _tag: "Confirmed",
           vendorLeadId: read.right.vendorLeadId,
@@ -390,6 +443,13 @@ export const make = (
      * then waits for it rather than finding no accepted write.
      */
     const sendsInFlight = new Set<string>()
+    /**
+     * Entries this engine has claimed or saved for itself and not finished delivering. A lease
+     * is a wall-clock window: on a starved event loop it can pass while the delivery is still
+     * under way, and the entry is claimed again. Within this engine, an entry in this set is
+     * never delivered twice at once, whatever the clock says.
+     */
+    const deliveries = new Set<string>()
     const sending = <A, E>(leadId: string, send: Effect.Effect<A, E>): Effect.Effect<A, E> =>
       Effect.zipRight(
         Effect.sync(() => sendsInFlight.add(leadId)),
@@ -423,11 +483,28 @@ export const make = (
         const lead = fresh === undefined ? yield* store.load(entry.leadId) : Option.some(fresh)
         const leadExists = Option.isSome(lead)
         const vendorLeadId = Option.getOrUndefined(Option.flatMapNullable(lead, (l) => l.vendorLeadId))
-        const ref: LeadRef = { leadId: entry.leadId, vendorLeadId }
+        const ref: LeadRef = { leadId: entry.leadId, vendorLeadId, writeId: entry.id }
+        if (vendorLeadId === undefined && entry.intent._tag !== "CreateLead" && fresh === undefined) {
+          // Queued behind a create that then failed for good: the vendor has no such lead. Not
+          // sent, not rolled back (the lead keeps its state); `resync` creates it later.
+          const reason = notCreated(yield* store.outbox(entry.leadId))
+          if (reason !== undefined) {
+            const error = new CrmError({
+              vendor: adapter.vendor,
+              operation: entry.intent._tag,
+              leadId: entry.leadId,
+              reason: { _tag: "NotFound", detail: new LeadNotAtVendor({ leadId: entry.leadId, reason }).message },
+            })
+            const { correlationId: _, ...rest } = entry
+            yield* store.updateOutbox({ ...rest, status: "failed", failure: failure(error) })
+            tally.failed++
+            return { _tag: "Failed", error } satisfies Delivered
+          }
+        }
         // Sends started before this one (a fresh entry has this one counted already).
         const priorAttempts = fresh === undefined ? entry.attempts : entry.attempts - 1
         const checked =
-          priorAttempts > 0 ? yield* Effect.either(alreadyApplied(entry.intent, ref)) : Either.right(Option.none())
+          priorAttempts > 0 ? yield* Effect.either(alreadyApplied(entry, ref)) : Either.right(Option.none())
         if (Either.isLeft(checked)) {
           return yield* settleFailure({ ...entry, attempts: entry.attempts + 1 }, checked.left, tally)
         }
@@ -497,7 +574,12 @@ export const make = (
         return { _tag: "Pending", correlationId: receipt.correlationId } satisfies Delivered
       }).pipe(
         // Cleared once the answer is recorded (or the delivery ends otherwise).
-        Effect.ensuring(Effect.sync(() => sendsInFlight.delete(entry.leadId))),
+        Effect.ensuring(
+          Effect.sync(() => {
+            sendsInFlight.delete(entry.leadId)
+            deliveries.delete(entry.id)
+          }),
+        ),
         Effect.withSpan("LeadEngine.dispatch", { attributes: { ...spanAttributes(entry.leadId), entry: entry.id } }),
       )
 
@@ -507,23 +589,36 @@ export const make = (
       const tally = emptyTally()
       for (;;) {
         const now = yield* Clock.currentTimeMillis
-        const batch = yield* store.claim(now, batchSize, leaseMs)
+        const claimed = yield* store.claim(now, batchSize, leaseMs)
+        if (claimed.length === 0) break
+        // An entry still being delivered here (its lease ran out on a busy loop) is skipped: the
+        // claim renewed its lease, and its own delivery settles it.
+        const batch = claimed.filter((entry) => !deliveries.has(entry.id))
+        for (const entry of batch) deliveries.add(entry.id)
         if (batch.length === 0) break
         // A batch holds at most one entry per lead, so its deliveries can run side by side.
         yield* Effect.forEach(batch, (entry) => deliver(entry, tally), {
           discard: true,
           concurrency: dispatchConcurrency,
-        })
+        }).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              for (const entry of batch) deliveries.delete(entry.id)
+            }),
+          ),
+        )
       }
       return report(tally)
     }).pipe(Effect.withSpan("LeadEngine.dispatchDue", { attributes: { "leadstate.vendor": adapter.vendor } }))
 
     /** Saves a step and delivers its entries (pre-leased to this caller). */
-    const commit = (previous: StoredLead | undefined, step: Transitioned) =>
+    const commit = (previous: StoredLead | undefined, step: Transitioned, resyncing = false) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const leadId = step.snapshot.leadId
         const earlier = previous === undefined ? [] : yield* store.outbox(leadId)
+        const stranded = previous?.vendorLeadId === undefined ? notCreated(earlier) : undefined
+        if (stranded !== undefined && !resyncing) return yield* new LeadNotAtVendor({ leadId, reason: stranded })
         // An older write of the lead that is not settled yet goes first (via dispatchDue).
         const blocked = earlier.some((e) => e.status === "pending" || e.status === "accepted")
         const entries: Array<OutboxEntry> = step.intents.map((intent, index) => ({
@@ -537,24 +632,38 @@ export const make = (
           // Leased to this caller, unless it waits behind an older write.
           availableAt: blocked ? now : now + leaseMs,
         }))
-        yield* store.save(step.snapshot, previous?.snapshot.version, entries)
-        if (blocked) return { _tag: "Queued", retryAt: now, error: undefined } satisfies Outcome
-        const tally = emptyTally()
-        let outcome: Outcome = { _tag: "Confirmed" }
-        for (const entry of entries) {
-          const fresh = entry === entries[0] ? { vendorLeadId: previous?.vendorLeadId } : undefined
-          const delivered = yield* deliver(entry, tally, fresh)
-          if (delivered._tag === "Failed") return yield* Effect.fail(delivered.error)
-          if (delivered._tag === "Queued") {
-            // Later entries of the lead wait behind this one; release their lease.
-            for (const rest of entries.slice(entries.indexOf(entry) + 1)) {
-              yield* store.updateOutbox({ ...rest, availableAt: delivered.retryAt })
-            }
-            return { _tag: "Queued", retryAt: delivered.retryAt, error: delivered.error } satisfies Outcome
-          }
-          if (delivered._tag === "Pending") outcome = delivered
+        if (blocked) {
+          yield* store.save(step.snapshot, previous?.snapshot.version, entries)
+          return { _tag: "Queued", retryAt: now, error: undefined } satisfies Outcome
         }
-        return outcome
+        // Leased to this caller: in the in-flight set until each is delivered or released.
+        for (const entry of entries) deliveries.add(entry.id)
+        const release = Effect.sync(() => {
+          for (const entry of entries) deliveries.delete(entry.id)
+        })
+        return yield* Effect.ensuring(
+          Effect.gen(function* () {
+            yield* store.save(step.snapshot, previous?.snapshot.version, entries)
+            const tally = emptyTally()
+            let outcome: Outcome = { _tag: "Confirmed" }
+            for (const entry of entries) {
+              const fresh = entry === entries[0] ? { vendorLeadId: previous?.vendorLeadId } : undefined
+              const delivered = yield* deliver(entry, tally, fresh)
+              if (delivered._tag === "Failed") return yield* Effect.fail(delivered.error)
+              if (delivered._tag === "Queued") {
+                // Later entries of the lead wait behind this one; release their lease.
+                yield* release
+                for (const rest of entries.slice(entries.indexOf(entry) + 1)) {
+                  yield* store.updateOutbox({ ...rest, availableAt: delivered.retryAt })
+                }
+                return { _tag: "Queued", retryAt: delivered.retryAt, error: delivered.error } satisfies Outcome
+              }
+              if (delivered._tag === "Pending") outcome = delivered
+            }
+            return outcome
+          }),
+          release,
+        )
       })
 
     const stamp = (event: unknown, now: number): unknown =>
@@ -573,9 +682,40 @@ export const make = (
 
     const create = (leadId: string, opts: { readonly at?: number; readonly metadata: Metadata.Metadata }) =>
       Effect.gen(function* () {
+        const existing = yield* store.load(leadId)
+        if (Option.isSome(existing)) {
+          return yield* new LeadAlreadyExists({ leadId, state: existing.value.snapshot.state })
+        }
         const at = opts.at ?? (yield* Clock.currentTimeMillis)
         return yield* commit(undefined, start(lifecycle, { leadId, at, metadata: opts.metadata }))
       }).pipe(Effect.withSpan("LeadEngine.create", { attributes: spanAttributes(leadId) }))
+
+    const resync = (leadId: string): Effect.Effect<Outcome, ApplyError> =>
+      Effect.gen(function* () {
+        const lead = yield* load(leadId)
+        const entries = yield* store.outbox(leadId)
+        const now = yield* Clock.currentTimeMillis
+        const current = lead.snapshot
+        const snapshot: LeadSnapshot = { ...current, version: current.version + 1, updatedAt: now }
+        const toCurrent = (from: string): SetState => ({
+          _tag: "SetState",
+          leadId,
+          from,
+          to: current.state,
+          at: now,
+          ...(current.disposition === undefined ? {} : { disposition: current.disposition }),
+          ...(current.due?.event === "wake" ? { snoozeUntil: current.due.at } : {}),
+        })
+        const intents: Array<SyncIntent> = []
+        if (lead.vendorLeadId === undefined && notCreated(entries) !== undefined) {
+          intents.push({ _tag: "CreateLead", leadId, state: lifecycle.initial, metadata: current.metadata, at: now })
+          if (current.state !== lifecycle.initial) intents.push(toCurrent(lifecycle.initial))
+        } else {
+          const confirmed = entries.findLast((e) => e.status === "confirmed" && targetOf(e.intent) !== undefined)
+          intents.push(toCurrent((confirmed === undefined ? undefined : targetOf(confirmed.intent)) ?? current.state))
+        }
+        return yield* commit(lead, { snapshot, intents }, true)
+      }).pipe(Effect.withSpan("LeadEngine.resync", { attributes: spanAttributes(leadId) }))
 
     /** Applies a vendor-side change: saved, with its writes recorded as already confirmed. */
     const applyVendorChange = (leadId: string, event: LeadChanged) =>
@@ -761,6 +901,7 @@ export const make = (
       worker,
       create,
       apply,
+      resync,
       applyMany,
       dispatchDue,
       handleWebhook,

@@ -7,10 +7,12 @@
  *
  * @since 0.1.0
  */
+
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { CrmErrorReason } from "./CrmError.js"
 import type { LeadSnapshot } from "./LeadSnapshot.js"
 import type { SyncIntent } from "./SyncIntent.js"
+import * as WriteId from "./WriteId.js"
 
 /** A lead as stored: its snapshot and, once the vendor told us, the vendor's id for it. */
 export interface StoredLead {
@@ -42,7 +44,7 @@ export interface OutboxEntry {
 }
 
 /** The idempotency key of the `index`-th intent produced by the transition to `version`. */
-export const entryId = (leadId: string, version: number, index: number): string => `${leadId}/${version}/${index}`
+export const entryId: (leadId: string, version: number, index: number) => string = WriteId.make
 
 /** The store failed (connection, constraint, corrupt row); `operation` names the call. */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {

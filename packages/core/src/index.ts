@@ -30,3 +30,4 @@ export { type SimulateOptions, type Simulation, type SimulationStep, simulate } 
 export { type StartOptions, start, type Transitioned, transition } from "./transition.js"
 export * as VendorHttp from "./VendorHttp.js"
 export * as WebhookInbox from "./WebhookInbox.js"
+export * as WriteId from "./WriteId.js"

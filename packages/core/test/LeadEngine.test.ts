@@ -327,6 +327,135 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.scopedLive("a delivery whose lease runs out while it is still sending is not claimed again by its engine", () =>
+    Effect.gen(function* () {
+      const { adapter, store, puts } = yield* genericSetup
+      const sent = yield* Ref.make(0)
+      const gate = yield* Deferred.make<void>()
+      // Every SetState send waits for the gate: a starved loop, as far as the lease can tell.
+      const slow: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          intent._tag === "SetState"
+            ? Effect.zipRight(
+                Ref.update(sent, (n) => n + 1),
+                Effect.zipRight(Deferred.await(gate), adapter.send(intent, ref)),
+              )
+            : adapter.send(intent, ref),
+      }
+      const engine = yield* engineOver(slow, store, undefined, { leaseMs: 30 })
+      yield* engine.create("L-1", { metadata: contact })
+      const applying = yield* Effect.fork(engine.apply("L-1", toContacted))
+      yield* until(Effect.map(Ref.get(sent), (n) => n === 1))
+      yield* Effect.sleep(Duration.millis(60)) // the lease has passed
+      const during = yield* Effect.fork(engine.dispatchDue)
+      yield* Effect.sleep(Duration.millis(60))
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual((yield* Effect.either(applying.await.pipe(Effect.flatten)))._tag, "Right")
+      yield* during.await
+      assert.strictEqual(yield* Ref.get(sent), 1, "sent once: the in-flight delivery was not claimed again")
+      assert.strictEqual(puts(), 1)
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed")
+    }),
+  )
+
+  it.scopedLive("read-back tells by write id whether the write landed, not by the state it shows", () =>
+    Effect.gen(function* () {
+      const { adapter, store, puts } = yield* genericSetup
+      // The vendor says the lead is already "contacted" but holds an older write of ours: the
+      // state matches, the write did not land, so it is sent.
+      const older: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        readBack: (ref) =>
+          Effect.map(adapter.readBack(ref), (lead) => ({ ...lead, state: "contacted", lastWriteId: "L-1/0/0" })),
+      }
+      const engine = yield* engineOver(older, store)
+      yield* engine.create("L-1", { metadata: contact })
+      // The first attempt is dropped on the way (an ambiguous failure), so the next one reads back.
+      const dropping: CrmAdapter.CrmAdapterService = {
+        ...older,
+        send: (intent, ref) =>
+          intent._tag === "SetState"
+            ? Effect.fail(stubError(intent, { _tag: "Transport", kind: "Reset", detail: "dropped" }))
+            : older.send(intent, ref),
+      }
+      const failing = yield* engineOver(dropping, store)
+      assert.strictEqual((yield* failing.apply("L-1", toContacted))._tag, "Queued")
+      yield* Effect.sleep(Duration.millis(60))
+      assert.strictEqual((yield* engine.dispatchDue).confirmed, 1)
+      assert.strictEqual(puts(), 1, "read back as not landed (an older write id), so sent")
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed")
+    }),
+  )
+
+  it.scopedLive("a lead whose create failed for good: typed errors, then resync creates it in its current state", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine } = yield* genericSetup
+      // The key was wrong when the lead was created (fixed afterwards).
+      fake.inject({ method: "POST", fault: { _tag: "Status", status: 401 }, times: 1 })
+      const created = failureOf(yield* Effect.either(engine.create("L-1", { metadata: contact })))
+      assert.strictEqual(created._tag, "CrmError")
+      const again = failureOf(yield* Effect.either(engine.create("L-1", { metadata: contact })))
+      assert.strictEqual(again._tag, "LeadAlreadyExists", "not a VersionConflict")
+      assert.include(again.message, "resync")
+      const moved = failureOf(yield* Effect.either(engine.apply("L-1", toContacted)))
+      assert.strictEqual(moved._tag, "LeadNotAtVendor")
+      assert.include(moved.message, 'engine.resync("L-1")')
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "new", "nothing written")
+      assert.strictEqual((yield* engine.resync("L-1"))._tag, "Confirmed")
+      const lead = yield* stored(store, "L-1")
+      assert.isDefined(lead?.vendorLeadId)
+      assert.strictEqual(fake.lead(lead?.vendorLeadId ?? "")?.status, "new")
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Confirmed")
+      assert.strictEqual(fake.lead(lead?.vendorLeadId ?? "")?.status, "contacted")
+      assert.strictEqual(fake.leads().length, 1, "one lead at the vendor")
+    }),
+  )
+
+  it.scopedLive(
+    "writes queued behind a create that then failed for good are not sent; resync sends the current state",
+    () =>
+      Effect.gen(function* () {
+        const { fake, store, engine, puts } = yield* genericSetup
+        fake.inject({ method: "POST", fault: { _tag: "Status", status: 503 }, times: 1 })
+        assert.strictEqual((yield* engine.create("L-1", { metadata: contact }))._tag, "Queued")
+        assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Queued", "behind the create")
+        fake.inject({ method: "POST", fault: { _tag: "Status", status: 401 }, times: 1 })
+        yield* Effect.sleep(Duration.millis(60))
+        const report = yield* engine.dispatchDue
+        assert.strictEqual(report.failed, 2)
+        assert.strictEqual(report.rolledBack, 0, "the lead keeps its state")
+        assert.strictEqual(puts(), 0, "the queued update was not sent to a lead the vendor does not have")
+        const [, update] = yield* store.outbox("L-1")
+        assert.include(update?.failure?.message, "not at the vendor")
+        assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted")
+        assert.strictEqual((yield* engine.resync("L-1"))._tag, "Confirmed")
+        const lead = yield* stored(store, "L-1")
+        assert.strictEqual(fake.lead(lead?.vendorLeadId ?? "")?.status, "contacted", "created, then set to its state")
+      }),
+  )
+
+  it.scopedLive("resync of a lead whose last write failed for good sets the vendor to the engine's state", () =>
+    Effect.gen(function* () {
+      const { fake, store, engine } = yield* genericSetup
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      const vendorId = (yield* stored(store, "L-1"))?.vendorLeadId ?? ""
+      // Someone changed the lead in the vendor's UI (no webhook), so the engine's write of it fails.
+      const atVendor = fake.lead(vendorId)
+      if (atVendor !== undefined) fake.putLead({ ...atVendor, status: "lost" })
+      fake.inject({ method: "PUT", fault: { _tag: "Status", status: 400 }, times: 1 })
+      const refused = yield* Effect.either(engine.apply("L-1", { type: "transition", to: "interested" }))
+      assert.strictEqual(failureOf(refused)._tag, "CrmError")
+      assert.strictEqual((yield* stored(store, "L-1"))?.snapshot.state, "contacted", "rolled back")
+      assert.strictEqual(fake.lead(vendorId)?.status, "lost")
+      assert.strictEqual((yield* engine.resync("L-1"))._tag, "Confirmed")
+      assert.strictEqual(fake.lead(vendorId)?.status, "contacted", "the vendor is where the engine is")
+      const last = (yield* store.outbox("L-1")).at(-1)
+      assert.deepInclude(last?.intent, { _tag: "SetState", from: "contacted", to: "contacted" })
+    }),
+  )
+
   it.scopedLive("a crash while the write is in flight: the next engine reads the lead back and does not resend", () =>
     Effect.gen(function* () {
       const { adapter, store, puts } = yield* genericSetup
