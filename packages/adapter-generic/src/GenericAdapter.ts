@@ -2,16 +2,20 @@
  * The generic REST lead adapter (PollyBot-style API: `PUT /api/v1/leads/{id}`, statuses
  * new|contacted|qualified|converted|lost|follow_up). Writes are synchronous: a 200 with the
  * updated lead confirms the change, and the returned status is checked against the expected one.
+ * A write that timed out is read back before it is resent, and its lead is watched for a late
+ * landing (`AmbiguousWrites`; the README's "Delivery guarantee").
  *
  * The vendor has no disposition or note field, so leadstate keeps them, with the exact
- * lifecycle state (several states may share one vendor status), in `metadata.leadstate`; our
- * lead id is kept in `metadata.external_id`, as the vendor's docs suggest.
+ * lifecycle state (several states may share one vendor status) and the write's id, in
+ * `metadata.leadstate`; our lead id is kept in `metadata.external_id`, as the vendor's docs
+ * suggest.
  *
  * @since 0.1.0
  */
 
 import type { HttpClient } from "@effect/platform"
 import {
+  AmbiguousWrites,
   CrmAdapter,
   CrmError,
   CrmWebhooks,
@@ -69,6 +73,8 @@ export interface GenericOptions {
   readonly webhookSecret?: Redacted.Redacted<string>
   readonly retry?: RetryPolicy.RetryPolicy
   readonly onRetry?: RetryPolicy.OnRetry
+  /** How writes that timed out or lost their connection are checked (see the README's "Delivery guarantee"). */
+  readonly ambiguous?: AmbiguousWrites.AmbiguousOptions
 }
 
 /** Filters of the list endpoint. */
@@ -179,15 +185,20 @@ export const make = (
     const contact = { name: "name", email: "email", phone: "phone", source: "source", ...options.contactFields }
     // X-RateLimit-Remaining: 0 means wait until X-RateLimit-Reset before the next request.
     let blockedUntil = 0
-    const http = yield* VendorHttp.make({
+    const policy = options.retry ?? RetryPolicy.defaults
+    const config: VendorHttp.VendorHttpConfig = {
       vendor: VENDOR,
       baseUrl: options.baseUrl,
       secretHeaders: [{ name: "Authorization", prefix: "Bearer ", value: options.apiKey }],
       headers: { accept: "application/json" },
-      policy: options.retry ?? RetryPolicy.defaults,
+      policy,
       classify,
       ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
-    })
+    }
+    const http = yield* VendorHttp.make(config)
+    // Writes are retried by hand (AmbiguousWrites): a timed-out write is read back before it is resent.
+    const once = yield* VendorHttp.make({ ...config, policy: { ...policy, maxAttempts: 1 } })
+    const settleMs = options.ambiguous?.settleMs ?? AmbiguousWrites.defaults.settleMs
     const waitForRateLimit = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (blockedUntil > now) yield* Effect.sleep(Duration.millis(blockedUntil - now))
@@ -197,8 +208,9 @@ export const make = (
       operation: string,
       leadId: string | undefined,
       schema: Schema.Schema<A, I>,
+      client: VendorHttp.VendorHttp = http,
     ) =>
-      Effect.zipRight(waitForRateLimit, http.execute(request, { operation, leadId, schema })).pipe(
+      Effect.zipRight(waitForRateLimit, client.execute(request, { operation, leadId, schema })).pipe(
         Effect.tap(({ headers }) =>
           Effect.sync(() => {
             const remaining = Number(headers["x-ratelimit-remaining"])
@@ -221,7 +233,9 @@ export const make = (
           )
         : Either.right(ref.vendorLeadId)
 
-    const leadstateBlock = (intent: SyncIntent.SetState) => ({
+    const writeIdOf = (ref: CrmAdapter.LeadRef) => (ref.writeId === undefined ? {} : { writeId: ref.writeId })
+
+    const leadstateBlock = (intent: SyncIntent.SetState, ref: CrmAdapter.LeadRef) => ({
       leadstate: {
         leadId: intent.leadId,
         state: intent.to,
@@ -230,12 +244,50 @@ export const make = (
         ...(intent.actor === undefined ? {} : { actor: intent.actor }),
         ...(intent.snoozeUntil === undefined ? {} : { snoozeUntil: new Date(intent.snoozeUntil).toISOString() }),
         at: new Date(intent.at).toISOString(),
+        ...writeIdOf(ref),
       },
+    })
+
+    /** A lead as leadstate reads it: the exact state, disposition and write id from `metadata.leadstate`. */
+    const toVendorLead = (lead: GenericSchema.GenericLead): CrmAdapter.VendorLead => {
+      const metadata = lead.metadata ?? {}
+      const block = GenericWebhooks.leadstateBlock(metadata)
+      // The exact lifecycle state is in metadata.leadstate while it agrees with the status.
+      const agrees = block?.state !== undefined && map.toVendor(block.state) === lead.status
+      const state = agrees ? block?.state : map.fromVendor(lead.status)
+      const raw = metadata.leadstate
+      const writeId =
+        agrees && typeof raw === "object" && raw !== null && !Array.isArray(raw)
+          ? (raw as Metadata.Metadata).writeId
+          : undefined
+      return {
+        vendorLeadId: lead.id,
+        vendorState: lead.status,
+        state,
+        disposition:
+          block?.disposition === undefined || !agrees ? undefined : map.dispositionFromVendor(block.disposition),
+        metadata,
+        ...(typeof writeId === "string" ? { lastWriteId: writeId } : {}),
+      }
+    }
+
+    const guard = AmbiguousWrites.make({
+      vendor: VENDOR,
+      policy,
+      onRetry: options.onRetry,
+      options: options.ambiguous,
+      view: toVendorLead,
+    })
+
+    const confirmed = (lead: GenericSchema.GenericLead): CrmAdapter.SyncReceipt => ({
+      _tag: "Confirmed",
+      vendorLeadId: lead.id,
+      vendorState: lead.status,
     })
 
     const checkStatus = (operation: string, leadId: string, expected: string) => (lead: GenericSchema.GenericLead) =>
       lead.status === expected
-        ? Effect.succeed<CrmAdapter.SyncReceipt>({ _tag: "Confirmed", vendorLeadId: lead.id, vendorState: lead.status })
+        ? Effect.succeed(lead)
         : Effect.fail(
             fail(operation, leadId, {
               _tag: "VendorIgnoredWrite",
@@ -245,7 +297,7 @@ export const make = (
             }),
           )
 
-    /** Sends every request of a plan in order; the last answer is the lead after the write. */
+    /** Sends every request of a plan in order, once each; the last answer is the lead after the write. */
     const sendPlan = (
       plan: Either.Either<ReadonlyArray<CrmAdapter.PlannedRequest>, CrmError.CrmError>,
       operation: string,
@@ -254,7 +306,7 @@ export const make = (
       Effect.flatMap(plan, (requests) =>
         Effect.reduce(requests, undefined as GenericSchema.GenericLead | undefined, (_, request) =>
           Effect.map(
-            execute(request, operation, leadId, GenericSchema.Success(GenericSchema.GenericLead)),
+            execute(request, operation, leadId, GenericSchema.Success(GenericSchema.GenericLead), once),
             ({ value }) => value.data,
           ),
         ),
@@ -268,9 +320,47 @@ export const make = (
         ),
       )
 
+    const get = (vendorLeadId: string, leadId?: string, client: VendorHttp.VendorHttp = http) =>
+      Effect.map(
+        execute(
+          http.plan("GET", leadPath(vendorLeadId)),
+          "GetLead",
+          leadId,
+          GenericSchema.Success(GenericSchema.GenericLead),
+          client,
+        ),
+        ({ value }) => value.data,
+      )
+
+    /** One read, no retries: the ambiguity guard retries around it. */
+    const readOnce = (vendorLeadId: string, leadId: string) => get(vendorLeadId, leadId, once)
+
+    /**
+     * A create resent after an ambiguous attempt is refused as a duplicate when the first one
+     * landed: the existing lead is ours when it carries our lead id in `metadata.external_id`.
+     */
+    const adoptDuplicate = (error: CrmError.CrmError, leadId: string, email: string) =>
+      Effect.gen(function* () {
+        const existingId = error.reason._tag === "DuplicateLead" ? error.reason.existingId : undefined
+        let candidate: GenericSchema.GenericLead | undefined
+        if (existingId !== undefined) candidate = yield* get(existingId, leadId)
+        else {
+          // The duplicate names no lead: search by email (unique at the vendor).
+          const page = yield* execute(
+            http.plan("GET", paths.list, { query: { search: email, limit: 100 } }),
+            "CreateLead",
+            leadId,
+            GenericSchema.Success(GenericSchema.LeadPage),
+          )
+          const found = page.value.data.leads.find((lead) => lead.email?.toLowerCase() === email.toLowerCase())
+          if (found !== undefined) candidate = yield* get(found.id, leadId)
+        }
+        return candidate?.metadata?.external_id === leadId ? candidate : yield* Effect.fail(error)
+      })
+
     const handlers: CrmAdapter.IntentHandlers = {
       CreateLead: {
-        plan: (intent) => {
+        plan: (intent, ref) => {
           const name = str(intent.metadata, contact.name)
           const email = str(intent.metadata, contact.email)
           const missing = [
@@ -313,17 +403,37 @@ export const make = (
                 metadata: {
                   ...rest,
                   external_id: intent.leadId,
-                  leadstate: { leadId: intent.leadId, state: intent.state, at: new Date(intent.at).toISOString() },
+                  leadstate: {
+                    leadId: intent.leadId,
+                    state: intent.state,
+                    at: new Date(intent.at).toISOString(),
+                    ...writeIdOf(ref),
+                  },
                 },
               },
             }),
           ])
         },
         send: (intent, ref) =>
-          Effect.flatMap(
-            sendPlan(handlers.CreateLead.plan(intent, ref), "CreateLead", intent.leadId),
-            checkStatus("CreateLead", intent.leadId, map.toVendor(intent.state)),
-          ),
+          Effect.gen(function* () {
+            const plan = handlers.CreateLead.plan(intent, ref)
+            const email = str(intent.metadata, contact.email) ?? ""
+            // No read-back before resending a create: the vendor's email uniqueness refuses a
+            // second copy, and that duplicate is adopted when it is ours.
+            const lead = yield* AmbiguousWrites.sendOnce({
+              policy,
+              onRetry: options.onRetry,
+              settleMs,
+              send: (afterAmbiguous) =>
+                sendPlan(plan, "CreateLead", intent.leadId).pipe(
+                  Effect.catchIf(
+                    (e) => afterAmbiguous && e.reason._tag === "DuplicateLead",
+                    (e) => adoptDuplicate(e, intent.leadId, email),
+                  ),
+                ),
+            })
+            return confirmed(yield* checkStatus("CreateLead", intent.leadId, map.toVendor(intent.state))(lead))
+          }),
       },
       SetState: {
         plan: (intent, ref) =>
@@ -331,15 +441,38 @@ export const make = (
             http.plan("PUT", leadPath(id), {
               body: {
                 status: map.toVendor(intent.to),
-                metadata: { ...intent.metadata, ...leadstateBlock(intent) },
+                metadata: { ...intent.metadata, ...leadstateBlock(intent, ref) },
               },
             }),
           ]),
         send: (intent, ref) =>
-          Effect.flatMap(
-            sendPlan(handlers.SetState.plan(intent, ref), "SetState", intent.leadId),
-            checkStatus("SetState", intent.leadId, map.toVendor(intent.to)),
-          ),
+          Effect.gen(function* () {
+            const id = yield* needVendorId("SetState", ref)
+            const plan = handlers.SetState.plan(intent, ref)
+            const expected = map.toVendor(intent.to)
+            const lead = yield* guard.write({
+              leadId: intent.leadId,
+              operation: "SetState",
+              read: readOnce(id, intent.leadId),
+              write: {
+                slot: "state",
+                writeId: ref.writeId,
+                label: `status "${expected}" (state ${intent.to})`,
+                holds: AmbiguousWrites.holdsState({
+                  writeId: ref.writeId,
+                  vendorState: expected,
+                  state: intent.to,
+                  disposition: intent.disposition,
+                }),
+                send: () =>
+                  Effect.flatMap(
+                    sendPlan(plan, "SetState", intent.leadId),
+                    checkStatus("SetState", intent.leadId, expected),
+                  ),
+              },
+            })
+            return confirmed(lead)
+          }),
       },
       MergeMetadata: {
         plan: (intent, ref) =>
@@ -347,50 +480,31 @@ export const make = (
             http.plan("PUT", leadPath(id), { body: { metadata: intent.metadata } }),
           ]),
         send: (intent, ref) =>
-          Effect.map(
-            sendPlan(handlers.MergeMetadata.plan(intent, ref), "MergeMetadata", intent.leadId),
-            (lead): CrmAdapter.SyncReceipt => ({ _tag: "Confirmed", vendorLeadId: lead.id, vendorState: lead.status }),
-          ),
+          Effect.gen(function* () {
+            const id = yield* needVendorId("MergeMetadata", ref)
+            const plan = handlers.MergeMetadata.plan(intent, ref)
+            const lead = yield* guard.write({
+              leadId: intent.leadId,
+              operation: "MergeMetadata",
+              read: readOnce(id, intent.leadId),
+              write: {
+                slot: "metadata",
+                label: `metadata ${Object.keys(intent.metadata).join(", ")}`,
+                holds: (lead) => AmbiguousWrites.holdsPatch(lead.metadata, intent.metadata),
+                send: () => sendPlan(plan, "MergeMetadata", intent.leadId),
+              },
+            })
+            return confirmed(lead)
+          }),
       },
     }
-
-    const get = (vendorLeadId: string, leadId?: string) =>
-      Effect.map(
-        execute(
-          http.plan("GET", leadPath(vendorLeadId)),
-          "GetLead",
-          leadId,
-          GenericSchema.Success(GenericSchema.GenericLead),
-        ),
-        ({ value }) => value.data,
-      )
 
     const adapter = CrmAdapter.make({
       vendor: VENDOR,
       capabilities,
       handlers,
       readBack: (ref) =>
-        Effect.flatMap(needVendorId("readBack", ref), (id) =>
-          Effect.map(get(id, ref.leadId), (lead): CrmAdapter.VendorLead => {
-            const metadata = lead.metadata ?? {}
-            const block = GenericWebhooks.leadstateBlock(metadata)
-            // The exact lifecycle state is in metadata.leadstate while it agrees with the status.
-            const state =
-              block?.state !== undefined && map.toVendor(block.state) === lead.status
-                ? block.state
-                : map.fromVendor(lead.status)
-            return {
-              vendorLeadId: lead.id,
-              vendorState: lead.status,
-              state,
-              disposition:
-                block?.disposition === undefined || state !== block.state
-                  ? undefined
-                  : map.dispositionFromVendor(block.disposition),
-              metadata,
-            }
-          }),
-        ),
+        Effect.flatMap(needVendorId("readBack", ref), (id) => Effect.map(get(id, ref.leadId), toVendorLead)),
     })
 
     return {

@@ -25,6 +25,7 @@ const harness = (lifecycle: Lifecycle.Lifecycle) =>
       chatbotId: "bot_1",
       webhookSecret: Redacted.make(WEBHOOK_SECRET),
       retry: fastRetry,
+      ambiguous: { settleMs: 100 },
     }
     const adapter = yield* GenericAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
     const webhooks = Either.getOrThrow(GenericAdapter.makeWebhooks(options))

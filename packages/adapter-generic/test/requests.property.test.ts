@@ -1,7 +1,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { GenericAdapter } from "@leadstate/adapter-generic"
-import type { SyncIntent } from "@leadstate/core"
+import { AmbiguousWrites, Metadata, type SyncIntent, WriteId } from "@leadstate/core"
 import { Effect, Either, FastCheck as fc, Redacted } from "effect"
 import { API_KEY, dealer, dealerMap } from "./fixtures.js"
 
@@ -111,4 +111,66 @@ describe("generic request building (properties)", () => {
         if (!["name", "email", "phone", "source"].includes(k)) expect(body.metadata[k]).toEqual(v)
     },
   )
+
+  it.prop(
+    "a write id rides in metadata.leadstate exactly when the ref carries one; the rest of the body is the same",
+    {
+      intent: setState,
+      writeId: fc
+        .tuple(fc.nat({ max: 1_000 }), fc.nat({ max: 9 }))
+        .map(([version, index]) => WriteId.make("L-1", version, index)),
+    },
+    ({ intent, writeId }) => {
+      const ref = { leadId: intent.leadId, vendorLeadId: "lead_1" }
+      const body = (plan: ReturnType<typeof crm.plan>) =>
+        (Either.getOrThrow(plan)[0]?.body ?? {}) as { metadata: { leadstate: Record<string, unknown> } }
+      const without = body(crm.plan(intent, ref))
+      const withId = body(crm.plan(intent, { ...ref, writeId }))
+      expect("writeId" in without.metadata.leadstate).toBe(false)
+      expect(withId.metadata.leadstate.writeId).toBe(writeId)
+      const { writeId: _, ...rest } = withId.metadata.leadstate
+      expect({ ...withId, metadata: { ...withId.metadata, leadstate: rest } }).toEqual(without)
+    },
+  )
+})
+
+/** JSON with object keys sorted: equal values, whatever their key order. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  )
+
+describe("AmbiguousWrites.holdsPatch (properties)", () => {
+  const patch = fc.dictionary(
+    fc.constantFrom("a", "b", "c", "d"),
+    fc.oneof(fc.constant(null), json as fc.Arbitrary<Metadata.Json>),
+    { maxKeys: 4 },
+  )
+  const record = fc.dictionary(fc.constantFrom("a", "b", "c", "d"), json as fc.Arbitrary<Metadata.Json>, {
+    maxKeys: 4,
+  })
+
+  it.prop("a merge always holds its patch", { base: record, patch }, ({ base, patch }) => {
+    expect(AmbiguousWrites.holdsPatch(Metadata.merge(base, patch), patch)).toBe(true)
+  })
+
+  it.prop(
+    "holds exactly when every patched key has the patched value (null: absent or null)",
+    { base: record, patch },
+    ({ base, patch }) => {
+      const expected = Object.entries(patch).every(([k, v]) =>
+        v === null
+          ? !Object.hasOwn(base, k) || base[k] === null
+          : Object.hasOwn(base, k) && canonical(base[k]) === canonical(v),
+      )
+      expect(AmbiguousWrites.holdsPatch(base, patch)).toBe(expected)
+    },
+  )
+
+  it.prop("key order does not matter", { value: record }, ({ value }) => {
+    const reversed = Object.fromEntries(Object.entries(JSON.parse(canonical(value)) as Metadata.Metadata).reverse())
+    expect(AmbiguousWrites.holdsPatch({ v: reversed }, { v: value })).toBe(true)
+  })
 })

@@ -2,19 +2,22 @@
  * The Voxys Connect CRM adapter (`https://connect.voxys.ai/api/v1/accounts/{account_id}/…`,
  * header `api_access_token`, integer ids, lead statuses open|won|lost|snoozed). Writes are
  * synchronous: `PATCH /leads/{id}/status` answers with the updated lead, whose status is checked
- * against the one sent.
+ * against the one sent. A write that timed out is read back before it is resent, and its lead is
+ * watched for a late landing (`AmbiguousWrites`; the README's "Delivery guarantee").
  *
  * Voxys has four statuses, so several lifecycle states usually share `open`. With every status
  * change leadstate writes a tag line at the top of the lead's `notes`
- * (`[leadstate] state=<state>[ disposition=<d>]`, then the note), so read-back and the poller
- * recover the exact lifecycle state, and the poller recognises its own writes. Our lead id is
- * kept in `custom_attributes.external_id`, as the vendor's docs suggest. Voxys sends no lead
- * webhooks: use `VoxysReconciler` to poll for changes made in the Voxys UI.
+ * (`[leadstate] state=<state>[ disposition=<d>][ write=<write id>]`, then the note), so read-back
+ * and the poller recover the exact lifecycle state and the last write of ours, and the poller
+ * recognises its own writes. Our lead id is kept in `custom_attributes.external_id`, as the
+ * vendor's docs suggest. Voxys sends no lead webhooks: use `VoxysReconciler` to poll for changes
+ * made in the Voxys UI.
  *
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
 import {
+  AmbiguousWrites,
   CrmAdapter,
   CrmError,
   type Lifecycle,
@@ -24,7 +27,7 @@ import {
   type SyncIntent,
   VendorHttp,
 } from "@leadstate/core"
-import { Context, Effect, Either, Layer, type Redacted, type Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, type Redacted, type Schema } from "effect"
 import * as VoxysSchema from "./VoxysSchema.js"
 
 const VENDOR = "voxys"
@@ -67,6 +70,8 @@ export interface VoxysOptions {
   }
   readonly retry?: RetryPolicy.RetryPolicy
   readonly onRetry?: RetryPolicy.OnRetry
+  /** How writes that timed out or lost their connection are checked (see the README's "Delivery guarantee"). */
+  readonly ambiguous?: AmbiguousWrites.AmbiguousOptions
 }
 
 /** Filters and order of `GET /leads`. */
@@ -93,6 +98,8 @@ export interface Interpretation {
   readonly disposition: string | undefined
   /** True when the notes tag names a state that maps to the current status: leadstate's own write. */
   readonly ours: boolean
+  /** The write id in the tag, when it is ours (`ours`) and the engine gave one. */
+  readonly writeId: string | undefined
   /** The notes when someone else wrote them (no leadstate tag). */
   readonly vendorNote: string | undefined
 }
@@ -204,8 +211,10 @@ export const make = (
       ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
     }
     const http = yield* VendorHttp.make(config)
-    // Lead creation is not idempotent: its POST is retried by hand (see createOnce).
+    // Writes are retried by hand: a create is looked for before it is resent (see createOnce), and
+    // an update that timed out is read back first (AmbiguousWrites).
     const once = yield* VendorHttp.make({ ...config, policy: { ...policy, maxAttempts: 1 } })
+    const settleMs = options.ambiguous?.settleMs ?? AmbiguousWrites.defaults.settleMs
 
     const leadsPath = `/api/v1/accounts/${VendorHttp.segment(options.accountId)}/leads`
     const leadPath = (id: string) => `${leadsPath}/${VendorHttp.segment(id)}`
@@ -305,8 +314,8 @@ export const make = (
       return http.plan("PATCH", leadPath(id), { body: { ...fields, custom_attributes: attributes } })
     }
 
-    /** Sends a planned metadata update with the attributes merged into `current`'s. */
-    const sendUpdate = (
+    /** Sends a planned metadata update with the attributes merged into `current`'s, once (no retries). */
+    const updateOnce = (
       request: CrmAdapter.PlannedRequest,
       current: VoxysSchema.VoxysLead,
       metadata: Metadata.Metadata,
@@ -318,27 +327,39 @@ export const make = (
         ...fields,
         custom_attributes: mergedAttributes(current.custom_attributes ?? {}, attributes, leadId),
       }
-      return execute(http, { ...request, body }, operation, leadId, VoxysSchema.VoxysLead)
+      return execute(once, { ...request, body }, operation, leadId, VoxysSchema.VoxysLead)
     }
+
+    /** The content check of a metadata update: the lead read back holds every value of the patch. */
+    const holdsMetadata = (metadata: Metadata.Metadata) => (lead: CrmAdapter.VendorLead) =>
+      AmbiguousWrites.holdsPatch(lead.metadata, metadata)
 
     // --- status ------------------------------------------------------------------------------
 
-    const statusBody = (state: string, disposition: string | undefined, note: string | undefined) => ({
+    const statusBody = (
+      state: string,
+      disposition: string | undefined,
+      note: string | undefined,
+      writeId: string | undefined,
+    ) => ({
       status: map.toVendor(state),
       notes: VoxysSchema.formatNotes(
         state,
         disposition === undefined ? undefined : map.dispositionToVendor(disposition),
         note,
+        ...(writeId === undefined ? [] : [writeId]),
       ),
+    })
+
+    const confirmed = (lead: VoxysSchema.VoxysLead): CrmAdapter.SyncReceipt => ({
+      _tag: "Confirmed",
+      vendorLeadId: String(lead.id),
+      vendorState: lead.status,
     })
 
     const confirm = (operation: string, leadId: string, expected: string) => (lead: VoxysSchema.VoxysLead) =>
       lead.status === expected
-        ? Effect.succeed<CrmAdapter.SyncReceipt>({
-            _tag: "Confirmed",
-            vendorLeadId: String(lead.id),
-            vendorState: lead.status,
-          })
+        ? Effect.succeed(lead)
         : Effect.fail(
             fail(operation, leadId, {
               _tag: "VendorIgnoredWrite",
@@ -355,8 +376,66 @@ export const make = (
         state: ours ? tag.state : map.fromVendor(lead.status),
         disposition: ours && tag.disposition !== undefined ? map.dispositionFromVendor(tag.disposition) : undefined,
         ours,
+        writeId: ours ? tag.writeId : undefined,
         vendorNote: tag.state === undefined ? tag.note : undefined,
       }
+    }
+
+    const toVendorLead = (lead: VoxysSchema.VoxysLead): CrmAdapter.VendorLead => {
+      const { state, disposition, writeId } = interpret(lead)
+      return {
+        vendorLeadId: String(lead.id),
+        vendorState: lead.status,
+        state,
+        disposition,
+        metadata: metadataOf(lead),
+        ...(writeId === undefined ? {} : { lastWriteId: writeId }),
+      }
+    }
+
+    const guard = AmbiguousWrites.make({
+      vendor: VENDOR,
+      policy,
+      onRetry: options.onRetry,
+      options: options.ambiguous,
+      view: toVendorLead,
+    })
+
+    /** One read, no retries: the ambiguity guard retries around it. */
+    const readOnce = (id: string, leadId: string) =>
+      execute(once, http.plan("GET", leadPath(id)), "GetLead", leadId, VoxysSchema.VoxysLead)
+
+    /** The status write of a lead, guarded against ambiguous failures and late landings. */
+    const writeStatus = (
+      operation: string,
+      request: CrmAdapter.PlannedRequest,
+      id: string,
+      leadId: string,
+      expected: {
+        readonly state: string
+        readonly disposition: string | undefined
+        readonly writeId: string | undefined
+      },
+      andThen?: (lead: VoxysSchema.VoxysLead) => Effect.Effect<void, CrmError.CrmError>,
+    ) => {
+      const vendorState = map.toVendor(expected.state)
+      return guard.write({
+        leadId,
+        operation,
+        read: readOnce(id, leadId),
+        write: {
+          slot: "state",
+          writeId: expected.writeId,
+          label: `status "${vendorState}" (state ${expected.state})`,
+          holds: AmbiguousWrites.holdsState({ ...expected, vendorState }),
+          send: () =>
+            Effect.flatMap(
+              execute(once, request, operation, leadId, VoxysSchema.VoxysLead),
+              confirm(operation, leadId, vendorState),
+            ),
+        },
+        ...(andThen === undefined ? {} : { andThen }),
+      })
     }
 
     // --- create ------------------------------------------------------------------------------
@@ -376,30 +455,20 @@ export const make = (
 
     /**
      * `POST /leads` is not idempotent. After a failure that may have reached Voxys (a timeout or a
-     * reset), the next attempt first looks for the lead among the newest ones by
+     * reset), the next attempt waits `settleMs`, then looks for the lead among the newest ones by
      * `custom_attributes.external_id`, so a retry does not create a second lead. This narrows
      * the window; it cannot close it (Voxys has no idempotency key).
      */
     const createOnce = (request: CrmAdapter.PlannedRequest, leadId: string) =>
-      Effect.suspend(() => {
-        let uncertain = false
-        const attempt = Effect.gen(function* () {
-          if (uncertain) {
-            const found = yield* findCreated(leadId)
-            if (found !== undefined) return found
-          }
-          return yield* execute(once, request, "CreateLead", leadId, VoxysSchema.VoxysLead).pipe(
-            Effect.tapError((e) =>
-              Effect.sync(() => {
-                if (e.reason._tag === "Transport" && e.reason.kind !== "Refused") uncertain = true
-              }),
-            ),
-          )
-        })
-        return RetryPolicy.retrying(policy, options.onRetry)(attempt)
+      AmbiguousWrites.sendOnce({
+        policy,
+        onRetry: options.onRetry,
+        settleMs,
+        send: () => execute(once, request, "CreateLead", leadId, VoxysSchema.VoxysLead),
+        landed: Effect.map(findCreated(leadId), Option.fromNullable),
       })
 
-    const createRequests = (intent: SyncIntent.CreateLead) => {
+    const createRequests = (intent: SyncIntent.CreateLead, ref: CrmAdapter.LeadRef) => {
       const { fields, attributes } = split(intent.metadata)
       const post = http.plan("POST", leadsPath, {
         body: {
@@ -412,7 +481,7 @@ export const make = (
       // the status endpoint follows at once with the initial state and its tag, so the poller
       // knows the lead is ours and in which state. The id is only known after the create.
       const status = http.plan("PATCH", `${leadsPath}/${ID_PLACEHOLDER}/status`, {
-        body: statusBody(intent.state, undefined, undefined),
+        body: statusBody(intent.state, undefined, undefined, ref.writeId),
       })
       return { post, status }
     }
@@ -421,8 +490,9 @@ export const make = (
 
     const setStateRequests = (intent: SyncIntent.SetState, ref: CrmAdapter.LeadRef) =>
       Either.map(vendorId("SetState", intent.leadId, ref.vendorLeadId), (id) => ({
+        id,
         status: http.plan("PATCH", `${leadPath(id)}/status`, {
-          body: statusBody(intent.to, intent.disposition, intent.note),
+          body: statusBody(intent.to, intent.disposition, intent.note, ref.writeId),
         }),
         // The status endpoint takes no attributes: metadata that comes with a transition follows
         // as a lead update, merged into the attributes the status answer returned.
@@ -451,6 +521,7 @@ export const make = (
 
     const mergeRequests = (intent: SyncIntent.MergeMetadata, ref: CrmAdapter.LeadRef) =>
       Either.map(vendorId("MergeMetadata", intent.leadId, ref.vendorLeadId), (id) => ({
+        id,
         read: http.plan("GET", leadPath(id)),
         // Whether PATCH replaces or merges custom_attributes is undocumented: the lead is read
         // first and the whole merged object is sent. The plan shows the patch; the body sent is
@@ -460,21 +531,21 @@ export const make = (
 
     const handlers: CrmAdapter.IntentHandlers = {
       CreateLead: {
-        plan: (intent) => {
-          const { post, status } = createRequests(intent)
+        plan: (intent, ref) => {
+          const { post, status } = createRequests(intent, ref)
           return Either.right([post, status])
         },
-        send: (intent) =>
+        send: (intent, ref) =>
           Effect.gen(function* () {
-            const { post, status } = createRequests(intent)
+            const { post, status } = createRequests(intent, ref)
             const created = yield* createOnce(post, intent.leadId)
             const id = String(created.id)
-            const lead = yield* execute(
-              http,
-              { ...status, url: status.url.replace(ID_PLACEHOLDER, VendorHttp.segment(id)) },
+            const lead = yield* writeStatus(
               "CreateLead",
+              { ...status, url: status.url.replace(ID_PLACEHOLDER, VendorHttp.segment(id)) },
+              id,
               intent.leadId,
-              VoxysSchema.VoxysLead,
+              { state: intent.state, disposition: undefined, writeId: ref.writeId },
             ).pipe(
               Effect.mapError(
                 (e) =>
@@ -487,7 +558,7 @@ export const make = (
                   }),
               ),
             )
-            return yield* confirm("CreateLead", intent.leadId, map.toVendor(intent.state))(lead)
+            return confirmed(lead)
           }),
       },
       SetState: {
@@ -499,29 +570,62 @@ export const make = (
           ]),
         send: (intent, ref) =>
           Effect.gen(function* () {
-            const { status, update, convert } = yield* setStateRequests(intent, ref)
-            const lead = yield* execute(http, status, "SetState", intent.leadId, VoxysSchema.VoxysLead)
-            const receipt = yield* confirm("SetState", intent.leadId, map.toVendor(intent.to))(lead)
-            if (update !== undefined && intent.metadata !== undefined) {
-              yield* sendUpdate(update, lead, intent.metadata, "SetState", intent.leadId)
-            }
-            if (convert !== undefined) {
-              yield* execute(http, convert, "ConvertLead", intent.leadId, VoxysSchema.FunnelCard).pipe(
-                Effect.asVoid,
-                Effect.catchIf(alreadyConverted, () => Effect.void),
-              )
-            }
-            return receipt
+            const { id, status, update, convert } = yield* setStateRequests(intent, ref)
+            const metadata = intent.metadata
+            // The metadata update and the conversion follow the status write, before its check
+            // for a late landing; the update is guarded against ambiguous failures too.
+            const rest = (lead: VoxysSchema.VoxysLead) =>
+              Effect.gen(function* () {
+                if (update !== undefined && metadata !== undefined) {
+                  yield* AmbiguousWrites.sendOnce({
+                    policy,
+                    onRetry: options.onRetry,
+                    settleMs,
+                    send: () => updateOnce(update, lead, metadata, "SetState", intent.leadId),
+                    landed: Effect.map(readOnce(id, intent.leadId), (read) =>
+                      holdsMetadata(metadata)(toVendorLead(read)) ? Option.some(read) : Option.none(),
+                    ),
+                  })
+                }
+                if (convert !== undefined) {
+                  yield* execute(http, convert, "ConvertLead", intent.leadId, VoxysSchema.FunnelCard).pipe(
+                    Effect.asVoid,
+                    Effect.catchIf(alreadyConverted, () => Effect.void),
+                  )
+                }
+              })
+            const lead = yield* writeStatus(
+              "SetState",
+              status,
+              id,
+              intent.leadId,
+              { state: intent.to, disposition: intent.disposition, writeId: ref.writeId },
+              rest,
+            )
+            return confirmed(lead)
           }),
       },
       MergeMetadata: {
         plan: (intent, ref) => Either.map(mergeRequests(intent, ref), ({ read, update }) => [read, update]),
         send: (intent, ref) =>
           Effect.gen(function* () {
-            const { read, update } = yield* mergeRequests(intent, ref)
-            const current = yield* execute(http, read, "MergeMetadata", intent.leadId, VoxysSchema.VoxysLead)
-            const lead = yield* sendUpdate(update, current, intent.metadata, "MergeMetadata", intent.leadId)
-            return { _tag: "Confirmed", vendorLeadId: String(lead.id), vendorState: lead.status }
+            const { id, read, update } = yield* mergeRequests(intent, ref)
+            const lead = yield* guard.write({
+              leadId: intent.leadId,
+              operation: "MergeMetadata",
+              read: readOnce(id, intent.leadId),
+              write: {
+                slot: "metadata",
+                label: `metadata ${Object.keys(intent.metadata).join(", ")}`,
+                holds: holdsMetadata(intent.metadata),
+                send: () =>
+                  Effect.flatMap(
+                    execute(once, read, "MergeMetadata", intent.leadId, VoxysSchema.VoxysLead),
+                    (current) => updateOnce(update, current, intent.metadata, "MergeMetadata", intent.leadId),
+                  ),
+              },
+            })
+            return confirmed(lead)
           }),
       },
     }
@@ -535,17 +639,7 @@ export const make = (
       vendor: VENDOR,
       capabilities,
       handlers,
-      readBack: (ref) =>
-        Effect.map(get("readBack", ref.vendorLeadId, ref.leadId), (lead): CrmAdapter.VendorLead => {
-          const { state, disposition } = interpret(lead)
-          return {
-            vendorLeadId: String(lead.id),
-            vendorState: lead.status,
-            state,
-            disposition,
-            metadata: metadataOf(lead),
-          }
-        }),
+      readBack: (ref) => Effect.map(get("readBack", ref.vendorLeadId, ref.leadId), toVendorLead),
     })
 
     const bulkSetStatus = (ids: ReadonlyArray<string>, status: VoxysSchema.VoxysStatus) =>

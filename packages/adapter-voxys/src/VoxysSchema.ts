@@ -158,20 +158,29 @@ export interface LeadstateNotes {
   readonly state: string | undefined
   /** The (vendor-mapped) disposition written with it. */
   readonly disposition: string | undefined
+  /** The id of the write that set it (`LeadRef.writeId`), when the engine gave one. */
+  readonly writeId: string | undefined
   /** The text after the tag line (or the whole `notes` when there is no tag). */
   readonly note: string | undefined
 }
 
 /**
- * The `notes` leadstate sends with a status change: `[leadstate] state=<state>[ disposition=<d>]`,
- * then the note on the following lines. Values are URI-encoded (names never need it; a mapped
- * disposition might).
+ * The `notes` leadstate sends with a status change:
+ * `[leadstate] state=<state>[ disposition=<d>][ write=<write id>]`, then the note on the
+ * following lines. Values are URI-encoded (names never need it; a mapped disposition might, and
+ * a write id's `/` is).
  *
  * @example
  * formatNotes("lost", "wrong_number", "a bakery") // "[leadstate] state=lost disposition=wrong_number\na bakery"
+ * formatNotes("lost", undefined, undefined, "L-1/4/0") // "[leadstate] state=lost write=L-1%2F4%2F0"
  */
-export const formatNotes = (state: string, disposition: string | undefined, note: string | undefined): string => {
-  const tag = `${TAG} state=${encodeURIComponent(state)}${disposition === undefined ? "" : ` disposition=${encodeURIComponent(disposition)}`}`
+export const formatNotes = (
+  state: string,
+  disposition: string | undefined,
+  note: string | undefined,
+  writeId?: string,
+): string => {
+  const tag = `${TAG} state=${encodeURIComponent(state)}${disposition === undefined ? "" : ` disposition=${encodeURIComponent(disposition)}`}${writeId === undefined ? "" : ` write=${encodeURIComponent(writeId)}`}`
   return note === undefined ? tag : `${tag}\n${note}`
 }
 
@@ -185,11 +194,18 @@ const decode = (value: string): string | undefined => {
 
 /** Reads a lead's `notes`: the leadstate tag when the first line is one, and the note. */
 export const parseNotes = (notes: string | null | undefined): LeadstateNotes => {
-  if (notes === null || notes === undefined) return { state: undefined, disposition: undefined, note: undefined }
+  if (notes === null || notes === undefined) {
+    return { state: undefined, disposition: undefined, writeId: undefined, note: undefined }
+  }
   const newline = notes.indexOf("\n")
   const first = newline === -1 ? notes : notes.slice(0, newline)
   if (!first.startsWith(`${TAG} `)) {
-    return { state: undefined, disposition: undefined, note: notes.trim() === "" ? undefined : notes }
+    return {
+      state: undefined,
+      disposition: undefined,
+      writeId: undefined,
+      note: notes.trim() === "" ? undefined : notes,
+    }
   }
   const values = new Map<string, string>()
   for (const token of first.slice(TAG.length).trim().split(/\s+/)) {
@@ -198,5 +214,10 @@ export const parseNotes = (notes: string | null | undefined): LeadstateNotes => 
     if (value !== undefined && value !== "") values.set(token.slice(0, eq), value)
   }
   const rest = newline === -1 ? "" : notes.slice(newline + 1)
-  return { state: values.get("state"), disposition: values.get("disposition"), note: rest === "" ? undefined : rest }
+  return {
+    state: values.get("state"),
+    disposition: values.get("disposition"),
+    writeId: values.get("write"),
+    note: rest === "" ? undefined : rest,
+  }
 }

@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { VoxysAdapter, VoxysSchema } from "@leadstate/adapter-voxys"
 import { type FakeVoxysServerOptions, startFakeVoxysServer } from "@leadstate/adapter-voxys/testing"
 import { type CrmAdapter, RetryPolicy, StateMap, type SyncIntent } from "@leadstate/core"
-import { Cause, Effect, Either, Exit, Layer } from "effect"
+import { Cause, Effect, Either, Exit, FastCheck as fc, Layer } from "effect"
 import { ACCOUNT, adapterFor, b2bLifecycle, b2bMap, dealerMap, failure, fieldsOf, options, TOKEN } from "./fixtures.js"
 
 const LEADS = `/api/v1/accounts/${ACCOUNT}/leads`
@@ -424,20 +424,54 @@ describe("VoxysAdapter", () => {
     assert.deepStrictEqual(VoxysSchema.parseNotes(notes), {
       state: "lost",
       disposition: "no answer",
+      writeId: undefined,
       note: "line 1\nline 2",
     })
     assert.deepStrictEqual(VoxysSchema.parseNotes("Chose a competitor"), {
       state: undefined,
       disposition: undefined,
+      writeId: undefined,
       note: "Chose a competitor",
     })
-    assert.deepStrictEqual(VoxysSchema.parseNotes(null), { state: undefined, disposition: undefined, note: undefined })
+    assert.deepStrictEqual(VoxysSchema.parseNotes(null), {
+      state: undefined,
+      disposition: undefined,
+      writeId: undefined,
+      note: undefined,
+    })
     assert.deepStrictEqual(VoxysSchema.parseNotes("[leadstate] state=%E0%A4"), {
       state: undefined,
       disposition: undefined,
+      writeId: undefined,
       note: undefined,
     })
   })
+
+  it("writes and reads a write id in the notes tag", () => {
+    const notes = VoxysSchema.formatNotes("lost", "no answer", "a note", "L/1/7/0")
+    assert.strictEqual(notes, "[leadstate] state=lost disposition=no%20answer write=L%2F1%2F7%2F0\na note")
+    assert.deepStrictEqual(VoxysSchema.parseNotes(notes), {
+      state: "lost",
+      disposition: "no answer",
+      writeId: "L/1/7/0",
+      note: "a note",
+    })
+    assert.strictEqual(VoxysSchema.parseNotes("[leadstate] state=open write=L-1%2F2%2F0").writeId, "L-1/2/0")
+  })
+
+  it.prop(
+    "the notes tag round-trips state, disposition, write id and note",
+    {
+      state: fc.string({ minLength: 1 }),
+      disposition: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+      writeId: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+      note: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+    },
+    ({ state, disposition, writeId, note }) => {
+      const notes = VoxysSchema.formatNotes(state, disposition, note, ...(writeId === undefined ? [] : [writeId]))
+      assert.deepStrictEqual(VoxysSchema.parseNotes(notes), { state, disposition, writeId, note })
+    },
+  )
 
   it.effect("fails to build with a message naming every unmapped state and a bad convert state", () =>
     Effect.gen(function* () {

@@ -53,6 +53,7 @@ export const options = (
   accountId: ACCOUNT,
   apiAccessToken: Redacted.make(TOKEN),
   retry: fastRetry,
+  ambiguous: { settleMs: 100 },
   ...extra,
 })
 

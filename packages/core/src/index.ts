@@ -6,6 +6,7 @@
  */
 
 export { type AvailableAction, availableActions } from "./AvailableActions.js"
+export * as AmbiguousWrites from "./AmbiguousWrites.js"
 export * as CrmAdapter from "./CrmAdapter.js"
 export * as CrmError from "./CrmError.js"
 export * as CrmWebhooks from "./CrmWebhooks.js"

@@ -22,6 +22,7 @@ export {
   type GenericPagination,
   type GenericWebhookEvent,
   type GenericWebhookEventName,
+  type HeldRequest,
   startFakeGenericServer,
   startFakeGenericServerPromise,
 } from "./FakeGenericServer.js"

@@ -19,6 +19,7 @@ export {
   defaultFunnels,
   type FakeVoxysServerControl,
   type FakeVoxysServerOptions,
+  type HeldRequest,
   leadStatuses,
   startFakeVoxysServer,
   startFakeVoxysServerPromise,
