@@ -8,7 +8,6 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { UservoxAdapter } from "@leadstate/adapter-uservox"
-import { type FakeUservoxServerControl, startFakeUservoxServer } from "@leadstate/adapter-uservox/testing"
 import {
   autoDealer,
   CrmAdapter,
@@ -21,6 +20,8 @@ import {
 } from "@leadstate/core"
 import { serveHandler } from "@leadstate/core/testing"
 import { Duration, Effect, Either, Exit, Fiber, Option, Redacted, Scope } from "effect"
+import * as EventLoopHog from "./faults/EventLoopHog.js"
+import * as UservoxVendor from "./faults/UservoxVendor.js"
 
 /** How to open the store; called twice, the second time after the "restart". */
 export type OpenStore = Effect.Effect<LeadStore.LeadStoreService, unknown, Scope.Scope>
@@ -30,15 +31,22 @@ export interface FaultScenarioOptions {
   readonly openStore: OpenStore
   /** Share of the planned transitions applied before the restart. Default 0.5. */
   readonly restartAfter?: number
-  /** Bound on the settling after the last transition; past it, unsettled writes are reported. Default 75 s. */
+  /** Bound on the settling after the last transition; past it, unsettled writes are reported. Default 180 s. */
   readonly settleTimeoutMs?: number
   /** Engine settings replacing the scenario's. */
   readonly engineOptions?: LeadEngine.EngineOptions
+  /**
+   * Where the fake vendor runs. Default "child": its own process, as a real vendor is another
+   * machine (the engine's starved loop must not slow the vendor's own processing).
+   */
+  readonly vendor?: "child" | "in-process"
+  /** Starve the engine's event loop throughout (see `faults/EventLoopHog.ts`). */
+  readonly starve?: EventLoopHog.HogOptions
   /** Told what happens, phase by phase (the demo prints it). */
   readonly onProgress?: (line: string) => void
   /** Called at the end with the fake vendor and the store, to look into a failure. */
   readonly inspect?: (
-    fake: FakeUservoxServerControl,
+    fake: UservoxVendor.UservoxVendor,
     store: LeadStore.LeadStoreService,
     report: FaultReport,
   ) => Effect.Effect<void>
@@ -62,6 +70,8 @@ export interface FaultReport {
   readonly webhooksSent: number
   readonly webhooksDropped: number
   readonly appliedBeforeRestart: number
+  /** What the event-loop hog did, when the run starved the loop. */
+  readonly starved: EventLoopHog.HogReport | undefined
   /** Writes still pending or accepted at the end (lost if any). */
   readonly unsettled: ReadonlyArray<string>
   /** Leads whose vendor state differs from the engine's. */
@@ -117,6 +127,9 @@ const journeys: ReadonlyArray<ReadonlyArray<Record<string, unknown>>> = [
   ],
 ]
 
+/** The starvation the fault test and `pnpm faults` apply: blocks of 20-1,200 ms every ~1 s (a third of the time). */
+export const starvation: EventLoopHog.HogOptions = { everyMs: 1_000, minBlockMs: 20, maxBlockMs: 1_200 }
+
 const leadIdOf = (i: number) => `lead-${String(i).padStart(5, "0")}`
 const journeyOf = (i: number) => journeys[i % journeys.length] ?? []
 const contactOf = (i: number) => ({
@@ -143,7 +156,7 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
         ? Promise.resolve(new Response(null, { status: 503 }))
         : engineRef.current.webhookHandler(request),
     )
-    const fake = yield* startFakeUservoxServer({
+    const fake = yield* (options.vendor === "in-process" ? UservoxVendor.inProcess : UservoxVendor.childProcess)({
       apiToken: API_TOKEN,
       projectId: PROJECT,
       processes: [
@@ -214,32 +227,36 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
     const createMs = Date.now() - t0
     const progress = options.onProgress ?? (() => {})
     progress(`created ${options.leads} leads at the vendor (${createMs} ms); faults on from now`)
-    fake.inject({ fault: { _tag: "Status", status: 503 }, probability: 0.08 })
-    fake.inject({ fault: { _tag: "Status", status: 500 }, probability: 0.02 })
-    fake.inject({ fault: { _tag: "RateLimit", retryAfterSeconds: 1 }, probability: 0.01 })
-    fake.inject({ fault: { _tag: "Latency", ms: 1_100 }, probability: 0.02 })
-    fake.inject({ fault: { _tag: "Drop" }, probability: 0.02 })
+    const inject = (rule: Parameters<UservoxVendor.UservoxVendor["inject"]>[0]) =>
+      Effect.promise(() => fake.inject(rule))
+    yield* inject({ fault: { _tag: "Status", status: 503 }, probability: 0.08 })
+    yield* inject({ fault: { _tag: "Status", status: 500 }, probability: 0.02 })
+    yield* inject({ fault: { _tag: "RateLimit", retryAfterSeconds: 1 }, probability: 0.01 })
+    yield* inject({ fault: { _tag: "Latency", ms: 1_100 }, probability: 0.02 })
+    yield* inject({ fault: { _tag: "Drop" }, probability: 0.02 })
     // A refusal that no retry fixes: the write fails for good and the lead is rolled back.
-    fake.inject({
+    yield* inject({
       method: "POST",
       path: "/api/v1/leads/update",
       // The documented error shape: { "error": "<message>" }.
       fault: { _tag: "Status", status: 400, body: { error: "targetState is not a state of this process" } },
       probability: 0.01,
     })
-    fake.webhookFaults({ duplicate: 0.1, reorder: 0.1, drop: 0.05 })
-    const calling = indexes.filter((i) => i % 20 === 0)
-    for (const i of calling) {
-      const vendorLead = fake.leadByReference(leadIdOf(i), PROCESS)
-      if (vendorLead !== undefined) fake.callInProgress(vendorLead._id, true)
+    yield* Effect.promise(() => fake.webhookFaults({ duplicate: 0.1, reorder: 0.1, drop: 0.05 }))
+    const calling = indexes.filter((i) => i % 20 === 0).map(leadIdOf)
+    yield* Effect.promise(() => fake.callsInProgress(calling, PROCESS, true))
+    yield* Effect.forkScoped(
+      Effect.delay(
+        Effect.promise(() => fake.callsInProgress(calling, PROCESS, false)),
+        Duration.seconds(1),
+      ),
+    )
+    const hog = options.starve === undefined ? undefined : yield* EventLoopHog.start(options.starve)
+    if (options.starve !== undefined) {
+      progress(
+        `starving the engine's event loop: a busy wait of ${options.starve.minBlockMs}-${options.starve.maxBlockMs} ms every ~${options.starve.everyMs} ms`,
+      )
     }
-    const callsEnd = setTimeout(() => {
-      for (const i of calling) {
-        const vendorLead = fake.leadByReference(leadIdOf(i), PROCESS)
-        if (vendorLead !== undefined) fake.callInProgress(vendorLead._id, false)
-      }
-    }, 1_000)
-    yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(callsEnd)))
 
     const refused: Record<string, number> = {}
     let appliedCount = 0
@@ -299,12 +316,17 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
     progress(`all ${planned} transitions applied or refused (${drivenMs} ms); waiting for the vendor to settle them`)
 
     // --- let every write settle (faults stay on), then compare with the vendor ----------------
-    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? 75_000)
+    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? 180_000)
     const unsettledNow = Effect.gen(function* () {
       const open: Array<string> = []
       for (const i of indexes) {
         for (const entry of yield* store2.outbox(leadIdOf(i))) {
-          if (entry.status === "pending" || entry.status === "accepted") open.push(entry.id)
+          if (entry.status === "pending" || entry.status === "accepted") {
+            const due = Math.round((entry.availableAt - Date.now()) / 100) / 10
+            open.push(
+              `${entry.id}: ${entry.status} after ${entry.attempts} attempts (${entry.failure?.reason ?? "no failure"}), due in ${due} s`,
+            )
+          }
         }
       }
       return open
@@ -314,8 +336,9 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
       yield* Effect.sleep(Duration.millis(200))
       unsettled = yield* unsettledNow
     }
-    fake.clearFaults()
-    fake.webhookFaults({})
+    const starved = hog?.report()
+    yield* Effect.promise(() => fake.clearFaults())
+    yield* Effect.promise(() => fake.webhookFaults({}))
     yield* Effect.promise(() => fake.flushWebhooks())
 
     let confirmed = 0
@@ -327,9 +350,10 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
     const duplicatedInEngine: Array<string> = []
     const appliedTwiceAtVendor: Array<string> = []
     const vendorSuccesses = new Map<string, number>()
-    for (const result of fake.updateResults()) {
+    for (const result of yield* Effect.promise(() => fake.updateResults())) {
       if (result.success) vendorSuccesses.set(result.leadId, (vendorSuccesses.get(result.leadId) ?? 0) + 1)
     }
+    const vendorLeads = yield* Effect.promise(() => fake.leadsByReference(indexes.map(leadIdOf), PROCESS))
     for (const i of indexes) {
       const leadId = leadIdOf(i)
       const lead = Option.getOrThrow(yield* store2.load(leadId))
@@ -350,7 +374,7 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
           confirmedUpdates++
         } else if (entry.status === "failed") bump(failed, entry.failure?.reason ?? "unknown")
       }
-      const vendorLead = fake.leadByReference(leadId, PROCESS)
+      const vendorLead = vendorLeads[i]
       const expected = stateMap.states[snapshot.state]
       if (vendorLead?.currentState !== expected) {
         mismatches.push(`${leadId}: engine ${snapshot.state} (${expected}), vendor ${vendorLead?.currentState}`)
@@ -360,7 +384,8 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
         appliedTwiceAtVendor.push(`${leadId}: ${successes} vendor updates for ${confirmedUpdates} confirmed writes`)
       }
     }
-    const requests = fake.requests()
+    const requests = yield* Effect.promise(() => fake.requests())
+    const webhookCounts = yield* Effect.promise(() => fake.webhookCounts())
     const report: FaultReport = {
       leads: options.leads,
       planned,
@@ -371,10 +396,11 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
       redeliveries,
       rollbacks,
       vendorRequests: requests.length,
-      faultedRequests: requests.filter((r) => r.faults.length > 0).length,
-      webhooksSent: fake.deliveries().length,
-      webhooksDropped: fake.droppedWebhooks().length,
+      faultedRequests: requests.filter((r) => r.faulted).length,
+      webhooksSent: webhookCounts.sent,
+      webhooksDropped: webhookCounts.dropped,
       appliedBeforeRestart,
+      starved,
       unsettled,
       mismatches,
       duplicatedInEngine,

@@ -3,7 +3,9 @@
  * faults injected (some of them refusals no retry fixes) and the engine restarted midway (the
  * store closed and opened again), on SQLite and PostgreSQL. Every transition ends confirmed at
  * the vendor or as a typed failure; none is lost or applied twice; the vendor's final state of
- * every lead is the engine's.
+ * every lead is the engine's. The fake vendor runs in a child process, as a real vendor is
+ * another machine; a third run starves the engine's event loop (issue #11) so that leases,
+ * timeouts and ambiguity windows measured on the wall clock pass while nothing runs.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -15,7 +17,7 @@ import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { freshDatabase } from "@leadstate/testkit/postgres"
 import { Context, Effect, Layer } from "effect"
 import { inject } from "vitest"
-import { type FaultReport, runEngineUnderFaults } from "../examples/engineUnderFaults.js"
+import { type FaultReport, runEngineUnderFaults, starvation } from "../examples/engineUnderFaults.js"
 
 const print = (store: string, report: FaultReport) => {
   const { unsettled, mismatches, duplicatedInEngine, appliedTwiceAtVendor, ...counts } = report
@@ -31,6 +33,7 @@ const print = (store: string, report: FaultReport) => {
 }
 
 const check = (report: FaultReport) => {
+  // Each list names the first few offenders (their outbox entries, leads, counts).
   assert.deepStrictEqual(report.unsettled.slice(0, 5), [], "every write is settled: none lost")
   assert.deepStrictEqual(report.duplicatedInEngine.slice(0, 5), [], "no transition applied twice by the engine")
   assert.deepStrictEqual(report.appliedTwiceAtVendor.slice(0, 5), [], "no write applied twice at the vendor")
@@ -62,7 +65,27 @@ describe("engine under faults, with a restart", () => {
         print("sqlite", report)
         check(report)
       }),
-    150_000,
+    480_000,
+  )
+
+  it.scopedLive(
+    "SQLite file store, the engine's event loop starved throughout (blocks up to 1.2 s, a third of the time)",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "leadstate-faults-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+        const layer = SqliteLeadStore.layer({ filename: join(dir, "leads.db") })
+        const report = yield* runEngineUnderFaults({
+          leads: 300,
+          openStore: opener(layer),
+          starve: starvation,
+          settleTimeoutMs: 240_000,
+        })
+        print("sqlite, starved", report)
+        check(report)
+        assert.isAbove(report.starved?.longestMs ?? 0, 1_000, "the loop was blocked past the request timeout")
+      }),
+    480_000,
   )
 
   it.scopedLive(
@@ -75,6 +98,6 @@ describe("engine under faults, with a restart", () => {
         print("postgresql", report)
         check(report)
       }),
-    150_000,
+    480_000,
   )
 })
