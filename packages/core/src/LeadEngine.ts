@@ -133,6 +133,11 @@ export interface WebhookReport extends DispatchReport {
   readonly stale: number
   /** Settlement or change for a lead (or write) we do not know. */
   readonly unmatched: number
+  /**
+   * Successes naming a write of ours that was confirmed already: the vendor applied it twice
+   * (a resend after an ambiguous failure whose first attempt landed late). Logged as warnings.
+   */
+  readonly appliedTwice: number
   /** Vendor changes the lifecycle refused (reported, not thrown). */
   readonly rejected: ReadonlyArray<{ readonly vendorEventId: string; readonly error: LifecycleError }>
 }
@@ -466,6 +471,36 @@ export const make = (
       })
 
     /**
+     * Settles the write a vendor's success names by its write id. A pending one (its attempt
+     * timed out, or a resend is scheduled) is confirmed: the vendor has it, nothing is resent.
+     * One confirmed already was applied a second time: reported, and logged, never hidden.
+     */
+    const settleNamed = (leadId: string, writeId: string) =>
+      Effect.gen(function* () {
+        for (let waited = 0; sendsInFlight.has(leadId) && waited < 2_000; waited += 10) {
+          yield* Effect.sleep(Duration.millis(10))
+        }
+        const entry = (yield* store.outbox(leadId)).find((e) => e.id === writeId)
+        if (entry === undefined) return "unmatched" as const
+        if (entry.status === "confirmed") {
+          yield* Effect.logWarning("the vendor applied a write of ours a second time").pipe(
+            Effect.annotateLogs({ leadId, entryId: writeId }),
+          )
+          return "appliedTwice" as const
+        }
+        if (entry.status === "failed") {
+          // Given up on (and possibly rolled back), yet it landed: `resync` sets the vendor right.
+          yield* Effect.logWarning("a write given up on landed at the vendor late; resync the lead").pipe(
+            Effect.annotateLogs({ leadId, entryId: writeId }),
+          )
+          return "stale" as const
+        }
+        const { correlationId: _, ...rest } = entry
+        yield* store.updateOutbox({ ...rest, status: "confirmed" })
+        return "confirmed" as const
+      })
+
+    /**
      * A re-sent `CreateLead` the vendor refuses as a duplicate, naming the existing lead: the
      * earlier attempt arrived, so that lead is ours.
      */
@@ -758,6 +793,7 @@ export const make = (
         let duplicates = 0
         let stale = 0
         let unmatched = 0
+        let appliedTwice = 0
         const rejected: Array<{ vendorEventId: string; error: LifecycleError }> = []
         for (const event of events) {
           const leadId = event.ref.leadId
@@ -789,6 +825,17 @@ export const make = (
           // deadline reads the lead back instead.
           if (!(yield* store.rememberEvent(event.vendorEventId))) {
             duplicates++
+            continue
+          }
+          const named = event.ref.writeId
+          if (named !== undefined && event._tag === "SyncConfirmed") {
+            // The vendor names the write it applied (our write id, stored with the lead): settle
+            // exactly that one, whatever attempt it came from and whatever the clocks say.
+            const outcome = yield* settleNamed(leadId, named)
+            if (outcome === "unmatched") unmatched++
+            else if (outcome === "confirmed") tally.confirmed++
+            else if (outcome === "appliedTwice") appliedTwice++
+            else stale++
             continue
           }
           const entry = yield* acceptedWrite(leadId)
@@ -824,7 +871,7 @@ export const make = (
             yield* settleFailure(entry.value, error, tally)
           }
         }
-        return { ...report(tally), applied, duplicates, stale, unmatched, rejected }
+        return { ...report(tally), applied, duplicates, stale, unmatched, appliedTwice, rejected }
       }).pipe(Effect.withSpan("LeadEngine.handleWebhook", { attributes: { "leadstate.vendor": adapter.vendor } }))
 
     const json = (status: number, body: unknown) =>

@@ -159,6 +159,48 @@ describe("LeadEngine with a stub vendor", () => {
     }),
   )
 
+  it.effect(
+    "a success naming our write id settles that write, even one waiting to be resent; a second is reported",
+    () =>
+      Effect.gen(function* () {
+        let updates = 0
+        const adapter = stubAdapter((intent) =>
+          intent._tag === "SetState"
+            ? Effect.zipRight(
+                Effect.sync(() => updates++),
+                Effect.fail(stubError(intent, { _tag: "Transport", kind: "Timeout", detail: "no answer" })),
+              )
+            : Effect.void,
+        )
+        // The vendor names the write it applied (as uservox does with our id in the lead's metadata).
+        const webhooks: CrmWebhooks.CrmWebhooksService = {
+          vendor: "stub",
+          decode: (raw) =>
+            Effect.succeed([
+              {
+                _tag: "SyncConfirmed",
+                vendorEventId: new TextDecoder().decode(raw.body),
+                ref: { leadId: "L-1", writeId: "L-1/1/0" },
+                state: "contacted",
+                at: 0,
+              },
+            ]),
+        }
+        const store = yield* LeadStore.makeMemory
+        const engine = yield* engineOver(adapter, store, webhooks, { ambiguousSettleMs: 60_000 })
+        yield* engine.create("L-1", { metadata: contact })
+        assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Queued", "timed out: a resend waits")
+        const first = yield* engine.handleWebhook({ headers: {}, body: new TextEncoder().encode("update-1") })
+        assert.strictEqual(first.confirmed, 1)
+        assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed")
+        yield* TestClock.adjust(Duration.minutes(2))
+        yield* engine.dispatchDue
+        assert.strictEqual(updates, 1, "not resent: the vendor said it has the write")
+        const second = yield* engine.handleWebhook({ headers: {}, body: new TextEncoder().encode("update-2") })
+        assert.strictEqual(second.appliedTwice, 1)
+      }),
+  )
+
   it.effect("apply and dispatch run in spans carrying the lead id and vendor", () =>
     Effect.gen(function* () {
       const spans: Array<{ name: string; attributes: Record<string, unknown>; parent: string | undefined }> = []
