@@ -10,6 +10,15 @@
  * results by lead (`referenceId`, which is our lead id, or the uservox `leadId`), oldest first;
  * uservox runs one lead's update jobs in order. `correlationId` is `<leadId>#<n>`.
  *
+ * Write ids: when the engine names the write (`LeadRef.writeId`), it goes into the request's
+ * explicit metadata under `leadstate_write_id`; uservox merges metadata and keeps it on the
+ * lead, so a read-back reports the last write of ours that landed (`VendorLead.lastWriteId`).
+ *
+ * Rate limit: every HTTP attempt (retries included) passes a strict sliding-window limiter
+ * (`SlidingWindowLimiter`). A 429 that is uservox's duplicate-submission block stops every
+ * request from the key for the documented 60 minutes (on Effect's `Clock`): calls fail at once
+ * with `RateLimited { blocked: true }`, saying until when, and send nothing.
+ *
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
@@ -23,6 +32,7 @@ import {
   StateMap,
   VendorHttp,
   WebhookInbox,
+  WriteId,
 } from "@leadstate/core"
 import {
   Clock,
@@ -32,15 +42,33 @@ import {
   Effect,
   Either,
   Layer,
-  RateLimiter,
   type Redacted,
   type Schema,
   type Scope,
 } from "effect"
+import * as SlidingWindowLimiter from "./SlidingWindowLimiter.js"
 import * as UservoxSchema from "./UservoxSchema.js"
 import * as UservoxWebhooks from "./UservoxWebhooks.js"
 
 const VENDOR = "uservox"
+
+/**
+ * The metadata key holding the id of the write that sent it (`LeadRef.writeId`). Choice: uservox
+ * documents no idempotency key or write id; its metadata is merged and kept, so the id lives there.
+ */
+export const WRITE_ID_KEY = "leadstate_write_id"
+/**
+ * Where a disposition for a state that takes none at uservox is kept (with the state it was
+ * written for, so a read-back in another state does not report it). Choice: the docs only
+ * document `disposition` with `interested` and `lost`; sending it with other states may be ignored.
+ */
+export const DISPOSITION_KEY = "leadstate_disposition"
+/** The metadata key naming the uservox state a kept disposition was written for. */
+export const DISPOSITION_STATE_KEY = "leadstate_disposition_state"
+/** The states uservox documents `disposition` with (vendor state names). */
+export const documentedDispositionStates: ReadonlyArray<string> = ["interested", "lost"]
+/** How long uservox blocks a key after more than 5 duplicate submissions within 60 s (documented). */
+export const BLOCK_MS = 60 * 60 * 1000
 
 /** Options of the uservox adapter. */
 export interface UservoxOptions {
@@ -72,8 +100,18 @@ export interface UservoxOptions {
   readonly webhookAuth: UservoxWebhooks.WebhookAuth
   /** How long to wait for an update's webhook before reading the lead back. Default 60 s. */
   readonly confirmTimeoutMs?: number
-  /** Client-side limit; uservox allows about 100 requests per 5 seconds per project. */
+  /**
+   * Client-side limit on every HTTP attempt, retries included: never more than `limit` start in
+   * any window of `intervalMs`. Default 100 per 5 s, uservox's documented project limit.
+   */
   readonly rateLimit?: { readonly limit: number; readonly intervalMs: number }
+  /**
+   * The process's states (uservox names) that take a `disposition` with `targetState`. Default
+   * `interested` and `lost`, the documented ones. For other states the disposition is not sent:
+   * it is kept in the update's metadata (`leadstate_disposition`) where a read-back finds it.
+   * Every name must be a state of `stateMap`.
+   */
+  readonly dispositionStates?: ReadonlyArray<string>
   readonly retry?: RetryPolicy.RetryPolicy
   readonly onRetry?: RetryPolicy.OnRetry
 }
@@ -105,6 +143,8 @@ export interface UservoxCrmService extends CrmAdapter.CrmAdapterService {
   readonly startCalling: (ref: CrmAdapter.LeadRef) => Effect.Effect<CrmAdapter.Confirmed, CrmError.CrmError>
   /** Creates many leads, in chunks of at most 1000; per-item failures are reported, never dropped. */
   readonly bulkInitiate: (leads: ReadonlyArray<BulkLead>) => Effect.Effect<BulkResult, CrmError.CrmError>
+  /** Until when (epoch ms, on Effect's `Clock`) uservox blocks the key and nothing is sent, if it does. */
+  readonly blockedUntil: Effect.Effect<number | undefined>
 }
 
 /** The uservox adapter's own tag (its layer provides `CrmAdapter` and `CrmWebhooks` too). */
@@ -165,7 +205,7 @@ export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorR
       return { _tag: "NotFound", detail }
     case 429:
       // More than 5 duplicates in 60 s blocks the key for 60 minutes: do not retry blindly.
-      if (/block/i.test(text)) return { _tag: "RateLimited", detail, retryAfterMs: 60 * 60 * 1000, blocked: true }
+      if (/block/i.test(text)) return { _tag: "RateLimited", detail, retryAfterMs: BLOCK_MS, blocked: true }
       {
         // No rate-limit headers are documented; honour a Retry-After if one comes, else back off.
         const retryAfterMs = VendorHttp.parseRetryAfter(response.headers["retry-after"], Date.now())
@@ -181,6 +221,7 @@ export const classify = (response: VendorHttp.ErrorResponse): CrmError.CrmErrorR
 interface Pending {
   readonly correlationId: string
   readonly expected: string
+  readonly writeId: string | undefined
   readonly deferred: Deferred.Deferred<CrmAdapter.Confirmed, CrmError.CrmError>
   readonly sentAt: number
 }
@@ -190,12 +231,58 @@ const str = (m: Metadata.Metadata, key: string | undefined): string | undefined 
   return typeof v === "string" && v !== "" ? v : undefined
 }
 
-/** Builds the adapter; fails with `InvalidStateMap` when the map does not fit the lifecycle. */
+const invalid = (field: string, detail: string) =>
+  new CrmAdapter.InvalidAdapterConfig({ vendor: VENDOR, field, detail })
+
+/** The configured disposition states, checked against the state map's uservox names. */
+const dispositionStatesOf = (
+  options: UservoxOptions,
+): Either.Either<ReadonlySet<string>, CrmAdapter.InvalidAdapterConfig> => {
+  if (options.dispositionStates === undefined) return Either.right(new Set(documentedDispositionStates))
+  const known = new Set(Object.values(options.stateMap.states))
+  const unknown = options.dispositionStates.filter((s) => !known.has(s))
+  return unknown.length === 0
+    ? Either.right(new Set(options.dispositionStates))
+    : Either.left(
+        invalid(
+          "dispositionStates",
+          `${unknown.map((s) => `"${s}"`).join(", ")} ${unknown.length === 1 ? "is not a state" : "are not states"} of the state map; use uservox state names from stateMap.states: ${[...known].join(", ")}`,
+        ),
+      )
+}
+
+const rateLimitOf = (
+  options: UservoxOptions,
+): Either.Either<SlidingWindowLimiter.SlidingWindowLimiterOptions, CrmAdapter.InvalidAdapterConfig> => {
+  const limit = options.rateLimit ?? { limit: 100, intervalMs: 5_000 }
+  return Number.isSafeInteger(limit.limit) &&
+    limit.limit > 0 &&
+    Number.isFinite(limit.intervalMs) &&
+    limit.intervalMs > 0
+    ? Either.right(limit)
+    : Either.left(
+        invalid(
+          "rateLimit",
+          `limit must be a positive integer and intervalMs a positive number of milliseconds, got ${limit.limit} per ${limit.intervalMs} ms`,
+        ),
+      )
+}
+
+/**
+ * Builds the adapter; fails with `InvalidStateMap` when the map does not fit the lifecycle, and
+ * with `InvalidAdapterConfig` for an unusable `rateLimit` or `dispositionStates`.
+ */
 export const make = (
   options: UservoxOptions,
-): Effect.Effect<UservoxCrmService, StateMap.InvalidStateMap, HttpClient.HttpClient | Scope.Scope> =>
+): Effect.Effect<
+  UservoxCrmService,
+  StateMap.InvalidStateMap | CrmAdapter.InvalidAdapterConfig,
+  HttpClient.HttpClient | Scope.Scope
+> =>
   Effect.gen(function* () {
     const map = yield* StateMap.make(options.lifecycle, options.stateMap, { vendor: VENDOR, inbound: true })
+    const dispositionStates = yield* dispositionStatesOf(options)
+    const limit = yield* rateLimitOf(options)
     const addressBy = options.addressBy ?? "referenceId"
     const contact = {
       name: "name",
@@ -206,25 +293,70 @@ export const make = (
       ...options.contactFields,
     }
     const confirmTimeout = Duration.millis(options.confirmTimeoutMs ?? 60_000)
-    const limit = options.rateLimit ?? { limit: 100, intervalMs: 5_000 }
-    const limiter = yield* RateLimiter.make({ limit: limit.limit, interval: Duration.millis(limit.intervalMs) })
+    const limiter = yield* SlidingWindowLimiter.make(limit)
+    const policy = options.retry ?? RetryPolicy.defaults
+    // One attempt per `http.execute`: the retries happen below, each attempt through the limiter.
     const http = yield* VendorHttp.make({
       vendor: VENDOR,
       baseUrl: options.baseUrl ?? "https://crm.uservox.ai/api/v1",
       secretHeaders: [{ name: "Authorization", prefix: "Bearer ", value: options.apiToken }],
       headers: { accept: "application/json" },
-      policy: options.retry ?? RetryPolicy.defaults,
+      policy: { ...policy, maxAttempts: 1 },
       classify,
-      ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
     })
+    const fail = (operation: string, leadId: string | undefined, reason: CrmError.CrmErrorReason) =>
+      new CrmError.CrmError({ vendor: VENDOR, operation, ...(leadId === undefined ? {} : { leadId }), reason })
+
+    // The duplicate-submission block: until this time (Clock ms) nothing is sent from the key.
+    let blockedUntil: number | undefined
+    const currentBlock = Effect.map(Clock.currentTimeMillis, (now) => {
+      if (blockedUntil !== undefined && now >= blockedUntil) blockedUntil = undefined
+      return blockedUntil === undefined ? undefined : { now, until: blockedUntil }
+    })
+    const refuseIfBlocked = (operation: string, leadId: string | undefined) =>
+      Effect.flatMap(currentBlock, (block) =>
+        block === undefined
+          ? Effect.void
+          : Effect.fail(
+              fail(operation, leadId, {
+                _tag: "RateLimited",
+                blocked: true,
+                retryAfterMs: block.until - block.now,
+                detail: `uservox blocked this API key for repeated duplicate submissions until ${new Date(block.until).toISOString()} (60 minutes from its 429); nothing is sent from the key before then. Fix the duplicate leads rather than resending them`,
+              }),
+            ),
+      )
+    const noteBlock = (error: CrmError.CrmError) => {
+      const reason = error.reason
+      if (reason._tag !== "RateLimited" || reason.blocked !== true) return Effect.void
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          blockedUntil = Math.max(blockedUntil ?? 0, now + (reason.retryAfterMs ?? BLOCK_MS))
+        }),
+      )
+    }
+    /** One HTTP attempt: refused while blocked, else through the limiter (and the block checked again). */
+    const attempt = <A, I>(
+      request: CrmAdapter.PlannedRequest,
+      operation: string,
+      leadId: string | undefined,
+      schema: Schema.Schema<A, I>,
+    ) =>
+      Effect.zipRight(
+        refuseIfBlocked(operation, leadId),
+        limiter(
+          Effect.zipRight(
+            refuseIfBlocked(operation, leadId),
+            Effect.tapError(http.execute(request, { operation, leadId, schema }), noteBlock),
+          ),
+        ),
+      )
     const execute = <A, I>(
       request: CrmAdapter.PlannedRequest,
       operation: string,
       leadId: string | undefined,
       schema: Schema.Schema<A, I>,
-    ) => limiter(http.execute(request, { operation, leadId, schema }))
-    const fail = (operation: string, leadId: string | undefined, reason: CrmError.CrmErrorReason) =>
-      new CrmError.CrmError({ vendor: VENDOR, operation, ...(leadId === undefined ? {} : { leadId }), reason })
+    ) => RetryPolicy.retrying(policy, options.onRetry)(attempt(request, operation, leadId, schema))
 
     /** `leadId`, or `referenceId` + `projectId` + `processId`, as configured. */
     const address = (
@@ -246,7 +378,7 @@ export const make = (
         : Either.right({ leadId: ref.vendorLeadId })
     }
 
-    const leadInput = (leadId: string, metadata: Metadata.Metadata) => {
+    const leadInput = (leadId: string, metadata: Metadata.Metadata, writeId?: string) => {
       const name = str(metadata, contact.name)
       const firstName = str(metadata, contact.firstName)
       const lastName = str(metadata, contact.lastName)
@@ -260,6 +392,7 @@ export const make = (
       const used = new Set(Object.values(contact))
       const rest: Record<string, Metadata.Json> = {}
       for (const [k, v] of Object.entries(metadata)) if (!used.has(k)) rest[k] = v
+      if (writeId !== undefined) rest[WRITE_ID_KEY] = writeId
       return Either.right({
         projectId: options.projectId,
         processId: options.processId,
@@ -286,7 +419,7 @@ export const make = (
         const correlationId = `${ref.leadId}#${++sequence}`
         const deferred = yield* Deferred.make<CrmAdapter.Confirmed, CrmError.CrmError>()
         const queue = (pending.get(keyOf(ref)) ?? []).filter((p) => now - p.sentAt < forgetAfterMs)
-        queue.push({ correlationId, expected, deferred, sentAt: now })
+        queue.push({ correlationId, expected, writeId: ref.writeId, deferred, sentAt: now })
         pending.set(keyOf(ref), queue)
         if (sequence % 1000 === 0) {
           for (const [key, q] of pending) {
@@ -298,10 +431,12 @@ export const make = (
         return correlationId
       })
 
+    const writeIdOf = (ref: CrmAdapter.LeadRef) => (ref.writeId === undefined ? {} : { [WRITE_ID_KEY]: ref.writeId })
+
     const handlers: CrmAdapter.IntentHandlers = {
       CreateLead: {
-        plan: (intent) =>
-          Either.match(leadInput(intent.leadId, intent.metadata), {
+        plan: (intent, ref) =>
+          Either.match(leadInput(intent.leadId, intent.metadata, ref.writeId), {
             onLeft: (missing) =>
               Either.left(
                 fail("CreateLead", intent.leadId, {
@@ -344,20 +479,34 @@ export const make = (
       },
       SetState: {
         plan: (intent, ref) =>
-          Either.map(address("SetState", ref), (who) => [
-            http.plan("POST", "/leads/update", {
-              body: {
-                ...who,
-                targetState: map.toVendor(intent.to),
-                ...(intent.disposition === undefined
-                  ? {}
-                  : { disposition: map.dispositionToVendor(intent.disposition) }),
-                // Always explicit: without `metadata`, uservox merges every unknown top-level field into it.
-                metadata: { ...intent.metadata, ...(intent.note === undefined ? {} : { leadstateNote: intent.note }) },
-                ...(intent.actor === undefined ? {} : { userId: intent.actor }),
-              },
-            }),
-          ]),
+          Either.map(address("SetState", ref), (who) => {
+            const targetState = map.toVendor(intent.to)
+            const disposition =
+              intent.disposition === undefined ? undefined : map.dispositionToVendor(intent.disposition)
+            // A disposition goes with the states that take one; for others it is kept in metadata.
+            const sent = disposition !== undefined && dispositionStates.has(targetState) ? disposition : undefined
+            const kept =
+              disposition !== undefined && sent === undefined
+                ? { [DISPOSITION_KEY]: disposition, [DISPOSITION_STATE_KEY]: targetState }
+                : {}
+            return [
+              http.plan("POST", "/leads/update", {
+                body: {
+                  ...who,
+                  targetState,
+                  ...(sent === undefined ? {} : { disposition: sent }),
+                  // Always explicit: without `metadata`, uservox merges every unknown top-level field into it.
+                  metadata: {
+                    ...intent.metadata,
+                    ...(intent.note === undefined ? {} : { leadstateNote: intent.note }),
+                    ...kept,
+                    ...writeIdOf(ref),
+                  },
+                  ...(intent.actor === undefined ? {} : { userId: intent.actor }),
+                },
+              }),
+            ]
+          }),
         send: (intent, ref) =>
           Effect.gen(function* () {
             const requests = yield* handlers.SetState.plan(intent, ref)
@@ -369,7 +518,9 @@ export const make = (
       MergeMetadata: {
         plan: (intent, ref) =>
           Either.map(address("MergeMetadata", ref), (who) => [
-            http.plan("POST", "/leads/update", { body: { ...who, metadata: intent.metadata } }),
+            http.plan("POST", "/leads/update", {
+              body: { ...who, metadata: { ...intent.metadata, ...writeIdOf(ref) } },
+            }),
           ]),
         send: (intent, ref) =>
           Effect.gen(function* () {
@@ -422,15 +573,23 @@ export const make = (
         )
         const lead = value.data
         const vendorState = lead.currentState ?? ""
+        // The adapter's own keys are reported as lastWriteId and disposition, not as metadata.
+        const {
+          [WRITE_ID_KEY]: writeId,
+          [DISPOSITION_KEY]: kept,
+          [DISPOSITION_STATE_KEY]: keptFor,
+          ...metadata
+        } = lead.metadata ?? {}
+        // Choice: a disposition kept in metadata wins while the lead is in the state it was written for.
+        const disposition =
+          typeof kept === "string" && keptFor === vendorState ? kept : (lead.lastDisposition ?? undefined)
         return {
           vendorLeadId: lead._id,
           vendorState,
           state: map.fromVendor(vendorState),
-          disposition:
-            lead.lastDisposition === undefined || lead.lastDisposition === null
-              ? undefined
-              : map.dispositionFromVendor(lead.lastDisposition),
-          metadata: lead.metadata ?? {},
+          disposition: disposition === undefined ? undefined : map.dispositionFromVendor(disposition),
+          metadata,
+          ...(typeof writeId === "string" ? { lastWriteId: writeId } : {}),
         } satisfies CrmAdapter.VendorLead
       })
 
@@ -477,10 +636,25 @@ export const make = (
         }
         const outcome = yield* Effect.timeoutOption(Deferred.await(p.deferred), confirmTimeout)
         if (outcome._tag === "Some") return outcome.value
-        // No webhook in time: read the lead back and settle from its currentState.
+        // No webhook in time: read the lead back and settle from its write id or currentState.
         take(ref, p.correlationId)
         const lead = yield* readBack(ref)
-        if (p.expected === "" || lead.vendorState === p.expected) {
+        const landed = p.writeId !== undefined && lead.lastWriteId === p.writeId
+        // A metadata merge shows only through its write id: an older one (or none) means not applied.
+        const older =
+          p.writeId !== undefined &&
+          (lead.lastWriteId === undefined || (WriteId.compare(lead.lastWriteId, p.writeId) ?? 0) < 0)
+        if (p.expected === "" && older) {
+          return yield* Effect.fail(
+            fail("MergeMetadata", ref.leadId, {
+              _tag: "VendorIgnoredWrite",
+              expected: p.writeId ?? "",
+              actual: lead.lastWriteId ?? "(no write id)",
+              detail: `no update webhook within ${Duration.format(confirmTimeout)}, and the lead's last write is ${lead.lastWriteId === undefined ? "not named (no write id)" : `"${lead.lastWriteId}"`}, not "${p.writeId}": the merge was not applied (or not yet)`,
+            }),
+          )
+        }
+        if (landed || p.expected === "" || lead.vendorState === p.expected) {
           return {
             _tag: "Confirmed",
             vendorLeadId: lead.vendorLeadId,
@@ -595,6 +769,7 @@ export const make = (
           } satisfies CrmAdapter.Confirmed
         }),
       bulkInitiate,
+      blockedUntil: Effect.map(currentBlock, (block) => block?.until),
     }
   })
 
@@ -608,13 +783,13 @@ export const makeWebhooks = (
 
 /**
  * The adapter as one layer providing `UservoxCrm`, `CrmAdapter` and `CrmWebhooks`. Fails at
- * build time with `InvalidStateMap`; requires an `HttpClient`.
+ * build time with `InvalidStateMap` or `InvalidAdapterConfig`; requires an `HttpClient`.
  */
 export const layer = (
   options: UservoxOptions,
 ): Layer.Layer<
   UservoxCrm | CrmAdapter.CrmAdapter | CrmWebhooks.CrmWebhooks,
-  StateMap.InvalidStateMap,
+  StateMap.InvalidStateMap | CrmAdapter.InvalidAdapterConfig,
   HttpClient.HttpClient
 > =>
   Layer.scopedContext(

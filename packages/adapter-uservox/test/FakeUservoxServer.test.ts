@@ -93,7 +93,8 @@ describe("FakeUservoxServer", () => {
         },
         { processId: P3, states: ["open", "closed"] },
       ],
-      updateDelayMs: 15,
+      // Long enough that a job is still pending after an HTTP round trip on a busy machine.
+      updateDelayMs: 250,
       seed: 7,
       now: () => clock,
     })
@@ -512,6 +513,43 @@ describe("FakeUservoxServer", () => {
       await vox.flushWebhooks()
       expect(received()[0]).toMatchObject({ success: false, error: "Invalid target state: won", data: null })
       expect(vox.lead(lead._id)).toEqual(lead)
+    })
+
+    it("keeps a disposition only with the states that take one (default interested and lost; a choice)", async () => {
+      const lead = vox.putLead({ processId: P1 })
+      await call(vox, "POST", "/leads/update", {
+        leadId: lead._id,
+        targetState: "schedule_second_call",
+        disposition: "No Connect",
+      })
+      await vox.flushWebhooks()
+      expect(received()[0]).toMatchObject({ success: true, error: null })
+      expect(vox.lead(lead._id)).toMatchObject({ currentState: "schedule_second_call", lastDisposition: null })
+      await call(vox, "POST", "/leads/update", { leadId: lead._id, targetState: "lost", disposition: "Wrong Number" })
+      await vox.flushWebhooks()
+      expect(vox.lead(lead._id)).toMatchObject({ currentState: "lost", lastDisposition: "Wrong Number" })
+
+      const own = await startFakeUservoxServerPromise({
+        apiToken: TOKEN,
+        projectId: PROJECT,
+        processes: [{ processId: P2, states: ["new", "done", "lost"], dispositionStates: ["done"] }],
+        updateDelayMs: 1,
+      })
+      try {
+        const other = own.putLead({ processId: P2 })
+        await call(own, "POST", "/leads/update", { leadId: other._id, targetState: "done", disposition: "Retail" })
+        await own.flushWebhooks()
+        expect(own.lead(other._id)?.lastDisposition).toBe("Retail")
+        await call(own, "POST", "/leads/update", {
+          leadId: other._id,
+          targetState: "lost",
+          disposition: "Wrong Number",
+        })
+        await own.flushWebhooks()
+        expect(own.lead(other._id)).toMatchObject({ currentState: "lost", lastDisposition: "Retail" })
+      } finally {
+        await own.close()
+      }
     })
 
     it("runs jobs of a process without callback and records their results without delivering", async () => {

@@ -69,7 +69,13 @@ export const fastRetry: RetryPolicy.RetryPolicy = {
 /** A fake uservox, the adapter, and a webhook receiver wired to the adapter's inbox. */
 export const setup = (
   lifecycle: Lifecycle.Lifecycle,
-  extra: Partial<UservoxAdapter.UservoxOptions> & { readonly updateDelayMs?: number } = {},
+  extra: Partial<UservoxAdapter.UservoxOptions> & {
+    readonly updateDelayMs?: number
+    /** The fake's own limit (default the documented 100 per 5 s). */
+    readonly fakeRateLimit?: { readonly limit: number; readonly windowMs: number }
+    /** The process's states that take a disposition, at the fake (default the documented ones). */
+    readonly fakeDispositionStates?: ReadonlyArray<string>
+  } = {},
 ) =>
   Effect.gen(function* () {
     const inboxRef: { current: WebhookInbox.WebhookInbox | undefined } = { current: undefined }
@@ -87,10 +93,18 @@ export const setup = (
           processId: PROCESS,
           states: processStates(lifecycle),
           callback: { url: receiver.url, auth: { bearer: CALLBACK_TOKEN } },
+          ...(extra.fakeDispositionStates === undefined ? {} : { dispositionStates: extra.fakeDispositionStates }),
         },
       ],
       updateDelayMs: extra.updateDelayMs ?? 5,
+      ...(extra.fakeRateLimit === undefined ? {} : { rateLimit: extra.fakeRateLimit }),
     })
+    const {
+      updateDelayMs: _delay,
+      fakeRateLimit: _fakeRate,
+      fakeDispositionStates: _fakeDispositions,
+      ...adapterExtra
+    } = extra
     const options: UservoxAdapter.UservoxOptions = {
       lifecycle,
       stateMap: mapFor(lifecycle),
@@ -101,7 +115,7 @@ export const setup = (
       webhookAuth: { bearer: Redacted.make(CALLBACK_TOKEN) },
       confirmTimeoutMs: 2_000,
       retry: fastRetry,
-      ...extra,
+      ...adapterExtra,
     }
     const crm = yield* UservoxAdapter.make(options).pipe(Effect.provide(FetchHttpClient.layer))
     const webhooks = Either.getOrThrow(UservoxAdapter.makeWebhooks(options))

@@ -89,8 +89,8 @@ const failureOf = <A, E>(result: Either.Either<A, E>): E => {
   return result.left
 }
 
-/** Polls `check` (wall clock) until it holds or `timeoutMs` passes. */
-const until = <E>(check: Effect.Effect<boolean, E>, timeoutMs = 3_000) =>
+/** Polls `check` (wall clock) until it holds or `timeoutMs` passes (generous: a busy machine is slow). */
+const until = <E>(check: Effect.Effect<boolean, E>, timeoutMs = 30_000) =>
   Effect.gen(function* () {
     const deadline = Date.now() + timeoutMs
     while (!(yield* check)) {

@@ -46,6 +46,13 @@ export interface UservoxProcessConfig {
   readonly states: ReadonlyArray<string>
   /** Where the process POSTs its webhooks, and how it authenticates; no webhooks when absent. */
   readonly callback?: { readonly url: string; readonly auth: UservoxCallbackAuth }
+  /**
+   * The states an update's `disposition` goes with (per process). Default `interested` and
+   * `lost`, the states the docs show `disposition` with. Choice: the docs do not say what a
+   * disposition sent with another state does; the fake ignores it (the job succeeds, the lead's
+   * `lastDisposition` is unchanged).
+   */
+  readonly dispositionStates?: ReadonlyArray<string>
 }
 
 /** `analysis.dispositionType` values, lowercase as in the payload. */
@@ -277,6 +284,8 @@ const BASE = "/api/v1"
 const DUPLICATE_WINDOW_MS = 60_000
 const DUPLICATE_LIMIT = 5
 const BLOCK_MS = 60 * 60_000
+/** The states the docs show an update's `disposition` with. */
+const DISPOSITION_STATES: ReadonlyArray<string> = ["interested", "lost"]
 
 const MESSAGES = {
   projectMismatch: "projectId does not match authenticated project",
@@ -772,7 +781,10 @@ export const startFakeUservoxServer = (
         if (request.metadata !== undefined) next.metadata = mergeMetadata(lead.metadata, request.metadata)
         if (request.name !== undefined) next.name = request.name
         if (request.targetState !== undefined) next.currentState = request.targetState
-        if (request.disposition !== undefined) next.lastDisposition = request.disposition
+        const takesDisposition = process?.dispositionStates ?? DISPOSITION_STATES
+        if (request.disposition !== undefined && takesDisposition.includes(next.currentState)) {
+          next.lastDisposition = request.disposition
+        }
         stored.lead = next
         data = next.metadata
       }
