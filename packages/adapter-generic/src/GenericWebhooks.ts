@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { CrmWebhooks, type Metadata, type StateMap } from "@leadstate/core"
+import { CrmWebhooks, InputLimits, type Metadata, type StateMap } from "@leadstate/core"
 import { Effect, Either, type Redacted, Schema } from "effect"
 import { WebhookPayload } from "./GenericSchema.js"
 
@@ -29,7 +29,7 @@ export const leadstateBlock = (metadata: Metadata.Metadata): LeadstateBlock | un
   return { leadId: s(r, "leadId"), state: s(r, "state"), disposition: s(r, "disposition") }
 }
 
-const decodePayload = Schema.decodeUnknownEither(Schema.parseJson(WebhookPayload))
+const decodePayload = Schema.decodeUnknownEither(WebhookPayload)
 
 /** Options of the webhook decoder. */
 export interface GenericWebhooksOptions {
@@ -56,18 +56,17 @@ export const make = (options: GenericWebhooksOptions): CrmWebhooks.CrmWebhooksSe
             : "the X-Webhook-Signature does not match the body",
         )
       }
-      let text: string
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(raw.body)
-      } catch {
-        return reject("Malformed", "the body is not UTF-8 text")
-      }
-      const decoded = decodePayload(text)
+      // Size, depth and plain-JSON limits first: the payload schema's metadata is a JSON tree.
+      const json = CrmWebhooks.parseJsonBody(VENDOR, raw)
+      if (Either.isLeft(json)) return Effect.fail(json.left)
+      const decoded = decodePayload(json.right)
       if (Either.isLeft(decoded))
         return reject("Malformed", "the body is not a lead event ({ id, event, createdAt, data: { lead } })")
       const payload = decoded.right
       const at = Date.parse(payload.createdAt)
-      if (Number.isNaN(at)) return reject("Malformed", `createdAt "${payload.createdAt}" is not a timestamp`)
+      if (!InputLimits.isTime(at)) {
+        return reject("Malformed", `createdAt "${payload.createdAt.slice(0, 40)}" is not a timestamp from 1970 on`)
+      }
       if (payload.event !== "lead.created" && payload.event !== "lead.updated") {
         return reject("Unsupported", `event "${payload.event}" does not change a lead's lifecycle`)
       }

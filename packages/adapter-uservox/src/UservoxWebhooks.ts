@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { CrmWebhooks, type StateMap } from "@leadstate/core"
+import { CrmWebhooks, InputLimits, type StateMap } from "@leadstate/core"
 import { Effect, Either, Redacted, Schema } from "effect"
 import { ActivityPayload, UpdateResultPayload } from "./UservoxSchema.js"
 
@@ -26,6 +26,9 @@ export interface UservoxWebhooksOptions {
 
 const decodeUpdate = Schema.decodeUnknownEither(UpdateResultPayload)
 const decodeActivity = Schema.decodeUnknownEither(ActivityPayload)
+
+const badTimestamp = (timestamp: number) =>
+  `timestamp ${timestamp} is not epoch milliseconds (a whole number from ${InputLimits.minTime} to ${InputLimits.maxTime})`
 
 /** The failure message uservox sends when a call is running on the lead. */
 export const isCallInProgress = (error: string): boolean => /call is in progress/i.test(error)
@@ -53,12 +56,10 @@ export const make = (options: UservoxWebhooksOptions): CrmWebhooks.CrmWebhooksSe
     decode: (raw) => {
       const denied = authenticate(raw)
       if (denied !== undefined) return reject("InvalidSignature", denied)
-      let json: unknown
-      try {
-        json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw.body))
-      } catch {
-        return reject("Malformed", "the body is not JSON")
-      }
+      // Size, depth and plain-JSON limits first, before any Schema decode.
+      const parsed = CrmWebhooks.parseJsonBody(VENDOR, raw)
+      if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
+      const json = parsed.right
       if (typeof json !== "object" || json === null || Array.isArray(json)) {
         return reject("Malformed", "the body is not a JSON object")
       }
@@ -66,6 +67,7 @@ export const make = (options: UservoxWebhooksOptions): CrmWebhooks.CrmWebhooksSe
         const decoded = decodeUpdate(json)
         if (Either.isLeft(decoded)) return reject("Malformed", "an update result without the documented fields")
         const p = decoded.right
+        if (!InputLimits.isTime(p.timestamp)) return reject("Malformed", badTimestamp(p.timestamp))
         if (p.referenceId === undefined || p.referenceId === null) {
           return reject("Unsupported", `lead ${p.leadId} has no referenceId, so it was not created by leadstate`)
         }
@@ -97,6 +99,7 @@ export const make = (options: UservoxWebhooksOptions): CrmWebhooks.CrmWebhooksSe
         const decoded = decodeActivity(json)
         if (Either.isLeft(decoded)) return reject("Malformed", "an activity without the documented fields")
         const p = decoded.right
+        if (!InputLimits.isTime(p.timestamp)) return reject("Malformed", badTimestamp(p.timestamp))
         if (p.referenceId === undefined || p.referenceId === null) {
           return reject("Unsupported", `lead ${p.leadId} has no referenceId, so it was not created by leadstate`)
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { UservoxWebhooks } from "@leadstate/adapter-uservox"
-import { StateMap } from "@leadstate/core"
+import { InputLimits, StateMap } from "@leadstate/core"
 import { Effect, Either, Exit, FastCheck as fc, Redacted } from "effect"
 import { CALLBACK_TOKEN, dealer, dealerMap, PROCESS } from "./fixtures.js"
 
@@ -106,4 +106,41 @@ describe("uservox webhook decoding (properties)", () => {
       expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error.reason).toBe("InvalidSignature")
     },
   )
+})
+
+describe("uservox webhook decoding: hostile bodies (issue 11, item 7)", () => {
+  const reasonOf = (body: Uint8Array | unknown) => {
+    const bytes = body instanceof Uint8Array ? body : new TextEncoder().encode(JSON.stringify(body))
+    const exit = Effect.runSyncExit(decoder.decode({ headers, body: bytes }))
+    if (Exit.isSuccess(exit)) return "decoded"
+    return exit.cause._tag === "Fail" ? `${exit.cause.error.reason}: ${exit.cause.error.detail}` : "defect"
+  }
+  const update = {
+    action_type: "update",
+    updateId: "0123456789abcdef01234567",
+    success: true,
+    error: null,
+    leadId: "0123456789abcdef01234567",
+    referenceId: "L-1",
+    timestamp: 1_768_300_000_000,
+    data: null,
+  }
+
+  it("a body nested 2,000 deep is Malformed, not a stack overflow", () => {
+    const deep = `{"updateId":"x","data":${'{"a":'.repeat(2_000)}1${"}".repeat(2_000)}}`
+    expect(reasonOf(new TextEncoder().encode(deep))).toMatch(/^Malformed: body\.data(\.a)+ is nested more than 32/)
+  })
+
+  it("a body over maxWebhookBodySize is Malformed", () => {
+    expect(reasonOf({ ...update, error: "x".repeat(InputLimits.maxWebhookBodySize) })).toMatch(
+      /^Malformed: the body is \d+ bytes, over the 1048576-byte limit/,
+    )
+  })
+
+  it("a timestamp past the last Date, fractional or negative, is Malformed", () => {
+    for (const timestamp of [InputLimits.maxTime + 1, 1.5, -1]) {
+      expect(reasonOf({ ...update, timestamp })).toMatch(/^Malformed: timestamp .* is not epoch milliseconds/)
+    }
+    expect(reasonOf(update)).toBe("decoded")
+  })
 })

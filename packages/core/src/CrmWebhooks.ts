@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
-import { Context, type Effect, Redacted, Schema } from "effect"
+import { Context, type Effect, Either, Redacted, Schema } from "effect"
 import type { LeadRef } from "./CrmAdapter.js"
 import type { CrmErrorReason } from "./CrmError.js"
+import * as InputLimits from "./InputLimits.js"
 import type { LeadEvent } from "./LeadEvent.js"
 
 /** A webhook request as it arrived. Header names are matched case-insensitively. */
@@ -53,7 +54,7 @@ export type WebhookEvent = SyncConfirmed | SyncFailed | LeadChanged
 /** The webhook cannot be used: bad signature, malformed body, unknown kind, or too old. */
 export class WebhookError extends Schema.TaggedError<WebhookError>()("WebhookError", {
   vendor: Schema.String,
-  reason: Schema.Literal("InvalidSignature", "Malformed", "Unsupported", "Stale"),
+  reason: Schema.Literal("InvalidSignature", "Malformed", "Unsupported", "Stale", "ClockSkew"),
   detail: Schema.String,
 }) {
   override get message(): string {
@@ -62,6 +63,7 @@ export class WebhookError extends Schema.TaggedError<WebhookError>()("WebhookErr
       Malformed: "The payload does not match the vendor's documented shape.",
       Unsupported: "This kind of webhook is not handled by the adapter; it can be ignored.",
       Stale: "The event is older than the lead's current state and was ignored.",
+      ClockSkew: "Check the sender's and this server's clocks; the event was not applied.",
     }[this.reason]
     return `${this.vendor} webhook rejected (${this.reason}): ${this.detail}. ${advice}`
   }
@@ -112,4 +114,28 @@ export const verifyHmacSha256 = (
   if (!/^[0-9a-fA-F]{64}$/.test(given)) return false
   const want = Buffer.from(hmacSha256Hex(secret, body), "hex")
   return timingSafeEqual(Buffer.from(given, "hex"), want)
+}
+
+/**
+ * Reads a webhook body as JSON within the input limits, for decoders to use before any Schema
+ * decode: at most `InputLimits.maxWebhookBodySize` bytes, UTF-8, JSON, plain data nested at
+ * most `InputLimits.maxDepth` levels, no "__proto__" key. Anything else is a `Malformed`
+ * `WebhookError` (never a throw, whatever the body).
+ */
+export const parseJsonBody = (vendor: string, raw: RawWebhook): Either.Either<unknown, WebhookError> => {
+  const malformed = (detail: string) => Either.left(new WebhookError({ vendor, reason: "Malformed", detail }))
+  if (raw.body.byteLength > InputLimits.maxWebhookBodySize) {
+    return malformed(
+      `the body is ${raw.body.byteLength} bytes, over the ${InputLimits.maxWebhookBodySize}-byte limit for webhook bodies`,
+    )
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw.body))
+  } catch {
+    return malformed("the body is not JSON (UTF-8)")
+  }
+  const problem = InputLimits.checkJson(json, { path: "body", name: "the body" })
+  if (problem !== undefined) return malformed(problem.message.replace(/\.$/, ""))
+  return Either.right(json)
 }

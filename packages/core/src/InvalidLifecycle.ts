@@ -6,9 +6,14 @@
  */
 import { Schema } from "effect"
 
-/** What kind of defect a {@link LifecycleProblem} is. */
+/**
+ * What kind of defect a {@link LifecycleProblem} is. `Shape`: a field has the wrong type or is
+ * not plain JSON; `TooLarge`: the definition breaks `InputLimits.maxDepth` or
+ * `InputLimits.maxDefinitionSize`; the others are defects of meaning.
+ */
 export const ProblemCode = Schema.Literal(
   "Shape",
+  "TooLarge",
   "NoStates",
   "DuplicateState",
   "UnknownInitial",

@@ -1,13 +1,15 @@
 /**
  * Inbound events: what can happen to a lead. A Schema union on `type` (XState's contract).
- * `at` is epoch milliseconds; an event without it takes the lead's last update time.
+ * `at` is epoch milliseconds (a whole number within `Date`'s range, see `InputLimits.Time`); an
+ * event without it takes the lead's last update time.
  *
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Time } from "./InputLimits.js"
 import { Metadata } from "./Metadata.js"
 
-const At = Schema.optional(Schema.Finite).annotations({ description: "Epoch milliseconds." })
+const At = Schema.optional(Time).annotations({ description: "Epoch milliseconds (see InputLimits.Time)." })
 const Actor = Schema.optional(Schema.String).annotations({ description: "Who caused the event (a user or agent id)." })
 
 /** Move the lead to `to`, with a disposition where the target takes one. */
@@ -34,7 +36,7 @@ export type UpdateMetadataEvent = typeof UpdateMetadataEvent.Type
 /** Park the lead in the snooze state until `until` (or the lifecycle's default delay). */
 export const SnoozeEvent = Schema.Struct({
   type: Schema.Literal("snooze"),
-  until: Schema.optional(Schema.Finite),
+  until: Schema.optional(Time),
   note: Schema.optional(Schema.String),
   actor: Actor,
   at: At,

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Either, ParseResult, Schema } from "effect"
+import * as InputLimits from "./InputLimits.js"
 import { Metadata } from "./Metadata.js"
 
 /** The snapshot format this release writes and reads. */
@@ -66,8 +67,31 @@ const decodeStruct = Schema.decodeUnknownEither(LeadSnapshot, { errors: "all", o
 const encodeStruct = Schema.encodeSync(LeadSnapshot)
 
 /**
+ * Why `input` (an object) cannot even be handed to the decoder: its metadata breaks the input
+ * limits (see `Metadata.check`), or another field is not plain JSON or nested deeper than
+ * `InputLimits.maxDepth`. Checked iteratively, before the Schema decoder (which recurses).
+ */
+const limitProblem = (input: object): string | undefined => {
+  const record = input as Readonly<Record<string, unknown>>
+  for (const key of Object.keys(record)) {
+    const value = record[key]
+    // An undefined field is an absent optional one (JSON.stringify leaves it out).
+    const problem =
+      value === undefined
+        ? undefined
+        : key === "metadata"
+          ? InputLimits.checkJson(value, { maxSize: InputLimits.maxMetadataSize, path: "metadata" })
+          : InputLimits.checkJson(value, { path: key, skipUndefinedProperties: true })
+    if (problem !== undefined) return problem.message
+  }
+  return undefined
+}
+
+/**
  * Decodes a snapshot value (already parsed from JSON), checking its schema version first so
- * that a newer or unknown format is reported as such rather than as a shape error.
+ * that a newer or unknown format is reported as such rather than as a shape error. Metadata
+ * over the input limits (`InputLimits.maxDepth`, `InputLimits.maxMetadataSize`) or values that
+ * are not plain JSON are refused as `Shape`.
  */
 export const decode = (input: unknown): Either.Either<LeadSnapshot, InvalidSnapshot> => {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -81,6 +105,8 @@ export const decode = (input: unknown): Either.Either<LeadSnapshot, InvalidSnaps
         : `it has schema version ${version === undefined ? "(missing)" : typeof version === "number" || typeof version === "string" ? JSON.stringify(version) : `of type ${typeof version}`}, which this release does not know; it reads version ${currentSchemaVersion}.`
     return Either.left(new InvalidSnapshot({ reason: "UnsupportedVersion", detail }))
   }
+  const problem = limitProblem(input)
+  if (problem !== undefined) return Either.left(new InvalidSnapshot({ reason: "Shape", detail: problem }))
   return Either.mapLeft(
     decodeStruct(input),
     (e) => new InvalidSnapshot({ reason: "Shape", detail: ParseResult.TreeFormatter.formatErrorSync(e) }),
@@ -117,7 +143,10 @@ export const fromJson = (json: string): Either.Either<LeadSnapshot, InvalidSnaps
  */
 export const timeEnteredPerState = (snapshot: LeadSnapshot): Readonly<Record<string, number>> => {
   const out: Record<string, number> = {}
-  for (const h of snapshot.history) out[h.to] = h.at
-  out[snapshot.state] = snapshot.enteredAt
+  // defineProperty, not `out[name] =`: a state named "__proto__" must stay a key, not a prototype.
+  const set = (name: string, at: number) =>
+    Object.defineProperty(out, name, { value: at, enumerable: true, writable: true, configurable: true })
+  for (const h of snapshot.history) set(h.to, h.at)
+  set(snapshot.state, snapshot.enteredAt)
   return out
 }

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { JSONSchema, Schema } from "effect"
+import { DurationMs } from "./InputLimits.js"
 
 const Name = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z][A-Za-z0-9_.-]*$/),
@@ -52,8 +53,8 @@ export const SnoozeDefinition = Schema.Struct({
   from: Schema.optional(Schema.Array(Name)).annotations({
     description: "States that may be snoozed; default every non-final state.",
   }),
-  defaultMs: Schema.optional(Schema.Int.pipe(Schema.positive())).annotations({
-    description: "Wake-up delay when a snooze event names no time.",
+  defaultMs: Schema.optional(DurationMs).annotations({
+    description: "Wake-up delay when a snooze event names no time (whole milliseconds, at most 100 years).",
   }),
 })
 export type SnoozeDefinition = typeof SnoozeDefinition.Type
@@ -64,7 +65,9 @@ export const FollowUpDefinition = Schema.Struct({
   startFrom: Schema.Array(Name).annotations({
     description: "States whose follow-up deadline leads into the first follow-up state.",
   }),
-  intervalMs: Schema.Int.pipe(Schema.positive()),
+  intervalMs: DurationMs.annotations({
+    description: "Delay between follow-up steps (whole milliseconds, at most 100 years).",
+  }),
   exhausted: Schema.Struct({ to: Name, disposition: Schema.optional(Name) }),
 })
 export type FollowUpDefinition = typeof FollowUpDefinition.Type

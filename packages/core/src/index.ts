@@ -5,14 +5,15 @@
  * @since 0.1.0
  */
 
-export { type AvailableAction, availableActions } from "./AvailableActions.js"
 export * as AmbiguousWrites from "./AmbiguousWrites.js"
+export { type AvailableAction, availableActions } from "./AvailableActions.js"
 export * as CrmAdapter from "./CrmAdapter.js"
 export * as CrmError from "./CrmError.js"
 export * as CrmWebhooks from "./CrmWebhooks.js"
 export * as Diagram from "./Diagram.js"
 export { autoDealer } from "./examples/autoDealer.js"
 export { b2b } from "./examples/b2b.js"
+export * as InputLimits from "./InputLimits.js"
 export * as InvalidLifecycle from "./InvalidLifecycle.js"
 export * as LeadEngine from "./LeadEngine.js"
 export * as LeadEvent from "./LeadEvent.js"
@@ -30,5 +31,6 @@ export * as SyncIntent from "./SyncIntent.js"
 export { type SimulateOptions, type Simulation, type SimulationStep, simulate } from "./simulate.js"
 export { type StartOptions, start, type Transitioned, transition } from "./transition.js"
 export * as VendorHttp from "./VendorHttp.js"
+export * as WebhookBody from "./WebhookBody.js"
 export * as WebhookInbox from "./WebhookInbox.js"
 export * as WriteId from "./WriteId.js"

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
+import * as InputLimits from "./InputLimits.js"
 import { currentSchemaVersion, type Deadline, type HistoryEntry, type LeadSnapshot } from "./LeadSnapshot.js"
 import type { Lifecycle } from "./Lifecycle.js"
 import {
@@ -31,12 +32,15 @@ export interface Transitioned {
 /** What {@link start} needs to create a lead. */
 export interface StartOptions {
   readonly leadId: string
-  /** Creation time, epoch milliseconds. */
+  /** Creation time, epoch milliseconds (a valid `InputLimits.Time`; only {@link startChecked} checks it). */
   readonly at: number
   readonly metadata?: Metadata.Metadata
 }
 
-/** A new lead in the initial state, with the `CreateLead` intent for the vendor. */
+/**
+ * A new lead in the initial state, with the `CreateLead` intent for the vendor. The options are
+ * trusted; use {@link startChecked} for `at` or `metadata` from outside.
+ */
 export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned => {
   const metadata = options.metadata ?? Metadata.empty
   const snapshot: LeadSnapshot = {
@@ -58,6 +62,31 @@ export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned
     at: options.at,
   }
   return { snapshot, intents: [create] }
+}
+
+/**
+ * {@link start}, for untrusted options: `at` must be a valid time (`InputLimits.isTime`), with
+ * any first follow-up deadline still one, and `metadata` valid metadata (`Metadata.check`);
+ * otherwise `InvalidEvent`. Never throws.
+ */
+export const startChecked = (
+  lifecycle: Lifecycle,
+  options: StartOptions,
+): Either.Either<Transitioned, InvalidEvent> => {
+  const fail = (detail: string) => Either.left(new InvalidEvent({ leadId: String(options.leadId), detail }))
+  if (typeof options.leadId !== "string") return fail('"leadId" must be a string.')
+  if (!InputLimits.isTime(options.at)) {
+    return fail(`"at" must be epoch milliseconds, ${timeRange} (got ${describe(options.at)}).`)
+  }
+  const problem = options.metadata === undefined ? undefined : Metadata.check(options.metadata)
+  if (problem !== undefined) return fail(problem.message)
+  const due = followUpDeadline(lifecycle, lifecycle.initial, options.at).due
+  if (due !== undefined && !InputLimits.isTime(due.at)) {
+    return fail(
+      `the follow-up deadline (${due.at}) would fall after the last date JavaScript can represent (${InputLimits.maxTime}); use an earlier "at".`,
+    )
+  }
+  return Either.right(start(lifecycle, options))
 }
 
 const followUpDeadline = (lifecycle: Lifecycle, state: string, at: number): { readonly due?: Deadline } => {
@@ -115,7 +144,23 @@ const appendHistory = (lifecycle: Lifecycle, history: ReadonlyArray<HistoryEntry
   return next
 }
 
+/** The lead's metadata after merging `patch`, or why it would break the limits. */
+const merged = (base: Metadata.Metadata, patch: Metadata.Metadata): Either.Either<Metadata.Metadata, string> =>
+  Either.mapLeft(Metadata.mergeWithin(base, patch), (problem) =>
+    problem.kind === "TooLarge"
+      ? `with this metadata, the lead's metadata would be more than ${InputLimits.maxMetadataSize} characters as JSON (the limit per lead); remove keys (set them to null) or store less.`
+      : `the lead's stored metadata is not valid: ${problem.message}`,
+  )
+
 const move = (lifecycle: Lifecycle, s: LeadSnapshot, m: Move): Result => {
+  if (m.due !== undefined && !InputLimits.isTime(m.due.at)) {
+    return invalid(
+      s.leadId,
+      `the ${m.due.event === "wake" ? "wake-up" : "follow-up"} deadline (${m.due.at}) would fall after the last date JavaScript can represent (${InputLimits.maxTime}); use an earlier "at".`,
+    )
+  }
+  const nextMetadata = m.metadata === undefined ? Either.right(s.metadata) : merged(s.metadata, m.metadata)
+  if (Either.isLeft(nextMetadata)) return invalid(s.leadId, nextMetadata.left)
   const entry: HistoryEntry = { event: m.event, from: s.state, to: m.to, at: m.at }
   if (m.disposition !== undefined) (entry as { disposition?: string }).disposition = m.disposition
   if (m.note !== undefined) (entry as { note?: string }).note = m.note
@@ -128,7 +173,7 @@ const move = (lifecycle: Lifecycle, s: LeadSnapshot, m: Move): Result => {
     enteredAt: m.at,
     updatedAt: m.at,
     version: s.version + 1,
-    metadata: m.metadata === undefined ? s.metadata : Metadata.merge(s.metadata, m.metadata),
+    metadata: nextMetadata.right,
     history: appendHistory(lifecycle, s.history, entry),
   }
   if (m.disposition !== undefined) snapshot.disposition = m.disposition
@@ -169,21 +214,24 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
   const e = event as Record<string, unknown>
   const type = e.type
   const rawAt = e.at
-  if (rawAt !== undefined && (typeof rawAt !== "number" || !Number.isFinite(rawAt))) {
-    return invalid(leadId, '"at" must be epoch milliseconds (a finite number).')
+  if (rawAt !== undefined && !InputLimits.isTime(rawAt)) {
+    return invalid(leadId, `"at" must be epoch milliseconds, ${timeRange} (got ${describe(rawAt)}).`)
   }
   const at = rawAt ?? snapshot.updatedAt
+  if (!InputLimits.isTime(at)) {
+    return invalid(
+      leadId,
+      `the event has no "at" and the lead's updatedAt (${describe(at)}) is not a valid time; give "at", epoch milliseconds ${timeRange}.`,
+    )
+  }
   const actor = optionalString(e, "actor")
   if (actor === false) return invalid(leadId, '"actor" must be a string.')
   const note = optionalString(e, "note")
   if (note === false) return invalid(leadId, '"note" must be a string.')
-  const metadata = e.metadata
-  if (metadata !== undefined && !Metadata.isRecord(metadata)) {
-    return invalid(leadId, '"metadata" must be an object of JSON values.')
-  }
-  if (metadata !== undefined && Object.hasOwn(metadata, Metadata.forbiddenKey)) {
-    return invalid(leadId, `metadata may not have a "${Metadata.forbiddenKey}" key (JSON codecs drop it); rename it.`)
-  }
+  const rawMetadata = e.metadata
+  const metadataProblem = rawMetadata === undefined ? undefined : Metadata.check(rawMetadata)
+  if (metadataProblem !== undefined) return invalid(leadId, metadataProblem.message)
+  const metadata = rawMetadata as Metadata.Metadata | undefined
 
   if (current.final && type !== "reopen") {
     if (typeof type === "string" && isEventType(type)) {
@@ -237,9 +285,11 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
     }
     case "updateMetadata": {
       if (metadata === undefined) return invalid(leadId, 'an "updateMetadata" event needs "metadata".')
+      const nextMetadata = merged(snapshot.metadata, metadata)
+      if (Either.isLeft(nextMetadata)) return invalid(leadId, nextMetadata.left)
       const next: LeadSnapshot = {
         ...snapshot,
-        metadata: Metadata.merge(snapshot.metadata, metadata),
+        metadata: nextMetadata.right,
         updatedAt: at,
         version: snapshot.version + 1,
       }
@@ -254,7 +304,7 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       if (snoozeState === undefined) return invalid(leadId, "this lifecycle has no snooze state.")
       const rawUntil = e.until
       if (rawUntil !== undefined && (typeof rawUntil !== "number" || !Number.isFinite(rawUntil))) {
-        return invalid(leadId, '"until" must be epoch milliseconds (a finite number).')
+        return invalid(leadId, `"until" must be epoch milliseconds, ${timeRange} (got ${describe(rawUntil)}).`)
       }
       if (!current.snoozable) {
         return reject(
@@ -275,6 +325,9 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
       const until = rawUntil ?? (lifecycle.snoozeDefaultMs === undefined ? undefined : at + lifecycle.snoozeDefaultMs)
       if (until !== undefined && until <= at) {
         return invalid(leadId, `"until" (${until}) must be later than the event time (${at}).`)
+      }
+      if (rawUntil !== undefined && !InputLimits.isTime(rawUntil)) {
+        return invalid(leadId, `"until" must be epoch milliseconds, ${timeRange} (got ${describe(rawUntil)}).`)
       }
       return move(lifecycle, snapshot, {
         event: "snooze",
@@ -427,4 +480,12 @@ const isEventType = (type: string): boolean =>
   type === "transition" || type === "updateMetadata" || type === "snooze" || type === "wake" || type === "followUpDue"
 
 const describe = (u: unknown): string =>
-  u === undefined ? "(missing)" : typeof u === "string" ? JSON.stringify(u) : `of type ${typeof u}`
+  u === undefined
+    ? "(missing)"
+    : typeof u === "string"
+      ? JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}…` : u)
+      : typeof u === "number"
+        ? String(u)
+        : `of type ${typeof u}`
+
+const timeRange = `a whole number from ${InputLimits.minTime} to ${InputLimits.maxTime}, the last date JavaScript can represent`
