@@ -90,27 +90,68 @@ export const isRetryable = (reason: CrmErrorReason): boolean => {
   }
 }
 
-const advice: { readonly [K in CrmErrorReason["_tag"]]: string } = {
-  Unauthorized: "Check the API credentials configured for this vendor.",
-  NotFound: "Check the lead reference; the lead may have been deleted at the vendor.",
-  Conflict: "Read the lead back and retry from its current state.",
-  DuplicateLead: "Use the existing lead instead of creating a new one.",
-  InvalidRequest: "Fix the named fields (or the state map) and send again.",
-  CallInProgress: "Retry after the call ends.",
-  RateLimited: "Slow down; it will be retried after the vendor's wait.",
-  VendorUnavailable: "The vendor is failing; it will be retried.",
-  Transport: "The network or the vendor did not answer; it will be retried.",
-  MalformedResponse: "The vendor's answer did not match its documentation; report it to the vendor.",
-  Unsupported: "This adapter cannot do that; check its capabilities.",
-  VendorIgnoredWrite: "The vendor accepted the change but did not apply it; check the vendor's logs.",
+const transportAdvice: { readonly [K in typeof Transport.Type.kind]: string } = {
+  Refused: "Check the vendor's base URL (host and port) and that the service is up.",
+  Timeout: "Try again later, or raise the request timeout if the vendor is this slow.",
+  Reset: "Try again later; if it persists, check proxies between here and the vendor.",
+  Other: "Check the network and the vendor's base URL.",
 }
 
-/** A vendor call failed. */
+/** What to do about a reason: one sentence, never repeating the detail. */
+const advice = (reason: CrmErrorReason): string => {
+  switch (reason._tag) {
+    case "Unauthorized":
+      return "Check the API credentials configured for this vendor."
+    case "NotFound":
+      return "Check the lead reference; the lead may have been deleted at the vendor."
+    case "Conflict":
+      return "Read the lead back and apply the change to its current state."
+    case "DuplicateLead":
+      return reason.existingId === undefined
+        ? "Use the existing lead instead of creating another."
+        : `Use the existing lead (vendor id "${reason.existingId}") instead of creating another.`
+    case "InvalidRequest":
+      return reason.fields.length > 0
+        ? "Fix the named fields (or the state map) and send again."
+        : "Fix the request's content (or the state map) and send again."
+    case "CallInProgress":
+      return "Try again after the call ends."
+    case "RateLimited":
+      if (reason.blocked === true) return "The vendor blocks these requests for a while; do not resend before it lifts."
+      return reason.retryAfterMs === undefined
+        ? "Slow down and try again later."
+        : `Slow down: the vendor asks to wait ${Math.ceil(reason.retryAfterMs / 1000)} s.`
+    case "VendorUnavailable":
+      return "The vendor is failing; try again later."
+    case "Transport":
+      return transportAdvice[reason.kind]
+    case "MalformedResponse":
+      return "Report it to the vendor, or update the adapter if the vendor changed its API."
+    case "Unsupported":
+      return "Check the adapter's capabilities before asking for it."
+    case "VendorIgnoredWrite":
+      return "Check the vendor's logs for why it did not apply the change."
+  }
+}
+
+/** Whether retries happened and stopped: empty when `attempts` is unknown. */
+const retries = (reason: CrmErrorReason, attempts: number | undefined): string => {
+  if (attempts === undefined) return ""
+  const n = `${attempts} attempt${attempts === 1 ? "" : "s"}`
+  if (isRetryable(reason)) return ` Gave up after ${n}: the retry policy allows no more.`
+  return attempts > 1 ? ` Stopped after ${n}: this failure is not retried.` : ""
+}
+
+/**
+ * A vendor call failed. `attempts` is set by the retry policy on the error it gives up with:
+ * how many attempts were made before the policy allowed no more.
+ */
 export class CrmError extends Schema.TaggedError<CrmError>()("CrmError", {
   vendor: Schema.String,
   operation: Schema.String,
   leadId: Schema.optional(Schema.String),
   reason: CrmErrorReason,
+  attempts: Schema.optional(Schema.Int),
 }) {
   /** See {@link isRetryable}. */
   get retryable(): boolean {
@@ -122,6 +163,16 @@ export class CrmError extends Schema.TaggedError<CrmError>()("CrmError", {
       this.reason._tag === "InvalidRequest" && this.reason.fields.length > 0
         ? ` (fields: ${this.reason.fields.join(", ")})`
         : ""
-    return `${this.vendor} ${this.operation}${lead} failed: ${this.reason._tag}: ${this.reason.detail}${fields}. ${advice[this.reason._tag]}`
+    return `${this.vendor} ${this.operation}${lead} failed: ${this.reason._tag}: ${this.reason.detail}${fields}.${retries(this.reason, this.attempts)} ${advice(this.reason)}`
   }
 }
+
+/** The same error, marked as the last of `attempts` attempts. */
+export const withAttempts = (error: CrmError, attempts: number): CrmError =>
+  new CrmError({
+    vendor: error.vendor,
+    operation: error.operation,
+    ...(error.leadId === undefined ? {} : { leadId: error.leadId }),
+    reason: error.reason,
+    attempts,
+  })

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Random } from "effect"
-import { type CrmError, isRetryable } from "./CrmError.js"
+import { type CrmError, isRetryable, withAttempts } from "./CrmError.js"
 
 /** Retry and timeout settings. */
 export interface RetryPolicy {
@@ -65,7 +65,7 @@ export type OnRetry = (error: CrmError, attempt: number, delayMs: number) => Eff
 
 /**
  * Runs `effect` under `policy`: retries retryable `CrmError`s with backoff, stops on others.
- * The last error is the one returned.
+ * The last error is the one returned, with `attempts` set (its message says the policy allows no more).
  *
  * @example
  * const lead = yield* RetryPolicy.retrying(RetryPolicy.defaults)(client.getLead(id))
@@ -80,7 +80,7 @@ export const retrying =
         if (result._tag === "Right") return result.right
         const now = yield* Clock.currentTimeMillis
         const delay = nextDelay(policy, result.left, attempt, now - started, yield* Random.next)
-        if (delay === undefined) return yield* Effect.fail(result.left)
+        if (delay === undefined) return yield* Effect.fail(withAttempts(result.left, attempt))
         yield* Effect.logDebug("retrying vendor call").pipe(
           Effect.annotateLogs({
             vendor: result.left.vendor,

@@ -3,7 +3,8 @@
  * through the app's `HttpClient` with a per-request timeout and the retry policy, and maps
  * every failure to a `CrmError` reason so `HttpClientError` and parse errors never leak.
  * Secret header values are read (`Redacted.value`) only to set the header of a request being
- * sent and to scrub a vendor's echo of them out of error details; HttpClient spans redact them.
+ * sent and to scrub a vendor's echo of them (whole or cut short) out of an error body before
+ * it is classified, and out of every error reason; HttpClient spans redact them.
  *
  * @since 0.1.0
  */
@@ -66,6 +67,95 @@ export interface VendorHttp {
 
 const REDACTED = "<redacted>"
 
+/** Secrets shorter than this are not scrubbed (they would erase ordinary words). */
+const MIN_SECRET = 4
+/** A piece of a secret this long or longer is scrubbed on its own (a secret cut by a truncation). */
+const MIN_PIECE = 8
+/** An error body is classified from its first this many characters. */
+const MAX_ERROR_BODY = 256 * 1024
+
+/**
+ * A function that removes `secrets` from a text: every whole secret, and every piece of 8 or
+ * more characters of one, which is what is left of a secret cut short by a truncation (ours, an
+ * adapter's, or the vendor's echo). Each run of removed characters becomes `<redacted>`.
+ * Secrets shorter than 4 characters are ignored.
+ *
+ * @example
+ * const scrub = VendorHttp.scrubber(["sk-SECRET-CANARY-1234"])
+ * scrub("bad token Bearer sk-SECRET-CANARY-12") // "bad token Bearer <redacted>"
+ */
+export const scrubber = (secrets: ReadonlyArray<string>): ((text: string) => string) => {
+  const needles = new Set<string>()
+  for (const secret of secrets) {
+    if (secret.length < MIN_SECRET) continue
+    needles.add(secret)
+    for (let i = 0; i + MIN_PIECE <= secret.length; i++) needles.add(secret.slice(i, i + MIN_PIECE))
+  }
+  if (needles.size === 0) return (text) => text
+  /** The ranges of `text` covered by a secret or a piece of one, merged, in order. */
+  const covered = (text: string): Array<[number, number]> => {
+    const ranges: Array<[number, number]> = []
+    for (const needle of needles) {
+      for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) ranges.push([i, i + needle.length])
+    }
+    ranges.sort((a, b) => a[0] - b[0])
+    const merged: Array<[number, number]> = []
+    for (const [start, end] of ranges) {
+      const last = merged[merged.length - 1]
+      if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], end)
+      else merged.push([start, end])
+    }
+    return merged
+  }
+  const once = (text: string, ranges: ReadonlyArray<[number, number]>): string => {
+    let out = ""
+    let at = 0
+    for (const [start, end] of ranges) {
+      out += `${text.slice(at, start)}${REDACTED}`
+      at = end
+    }
+    return out + text.slice(at)
+  }
+  return (text) => {
+    let out = text
+    // The placeholder next to what is left could spell a piece again (a secret containing
+    // "<redacted>" or parts of it): scrub until nothing is found, or give the text up.
+    for (let pass = 0; pass < 3; pass++) {
+      const ranges = covered(out)
+      if (ranges.length === 0) return out
+      out = once(out, ranges)
+    }
+    return covered(out).length === 0 ? out : covered(REDACTED).length === 0 ? REDACTED : ""
+  }
+}
+
+/** `value` with `scrub` applied to every string in it, keys included (parsed JSON). */
+const scrubJson = (value: unknown, scrub: (text: string) => string): unknown => {
+  if (typeof value === "string") return scrub(value)
+  if (Array.isArray(value)) return value.map((item) => scrubJson(item, scrub))
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [scrub(k), scrubJson(v, scrub)]))
+  }
+  return value
+}
+
+/** `reason` with `scrub` applied to each of its texts. */
+const scrubReason = (reason: CrmErrorReason, scrub: (text: string) => string): CrmErrorReason => {
+  const detail = scrub(reason.detail)
+  switch (reason._tag) {
+    case "InvalidRequest":
+      return { ...reason, detail, fields: reason.fields.map(scrub) }
+    case "DuplicateLead":
+      return reason.existingId === undefined
+        ? { ...reason, detail }
+        : { ...reason, detail, existingId: scrub(reason.existingId) }
+    case "VendorIgnoredWrite":
+      return { ...reason, detail, expected: scrub(reason.expected), actual: scrub(reason.actual) }
+    default:
+      return { ...reason, detail }
+  }
+}
+
 /** Seconds or an HTTP date, as milliseconds from `now`; undefined when absent or unreadable. */
 export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
   if (value === undefined || value.trim() === "") return undefined
@@ -126,6 +216,51 @@ const transportKind = (cause: unknown): "Reset" | "Refused" | "Other" => {
   return "Other"
 }
 
+/** A response body: parsed JSON, else its text; `null` when empty. */
+const parseBody = (text: string): unknown => {
+  if (text.trim() === "") return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** Where a request goes, for error details: `host:port` and `METHOD /path` (no credentials, no query). */
+const endpoint = (request: PlannedRequest): { readonly hostPort: string; readonly target: string } => {
+  try {
+    const url = new URL(request.url)
+    const port = url.port !== "" ? url.port : url.protocol === "https:" ? "443" : url.protocol === "http:" ? "80" : ""
+    return {
+      hostPort: port === "" ? url.hostname : `${url.hostname}:${port}`,
+      target: `${request.method} ${url.pathname}`,
+    }
+  } catch {
+    return { hostPort: "the vendor", target: `${request.method} ${request.url.split("?")[0]}` }
+  }
+}
+
+/** What happened to a request that got no response: refused, dropped, unresolvable, or else. */
+const transportDetail = (
+  request: PlannedRequest,
+  kind: "Reset" | "Refused" | "Other",
+  error: { readonly reason: string; readonly cause?: unknown },
+): string => {
+  const { hostPort, target } = endpoint(request)
+  const code = causeCode(error.cause)
+  switch (kind) {
+    case "Refused":
+      return `connection refused by ${hostPort} (${target})`
+    case "Reset":
+      return `the connection to ${hostPort} closed before the answer (${target}${code === undefined ? "" : `, ${code}`})`
+    case "Other":
+      if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+        return `the host of ${hostPort} was not found (${target}, ${code})`
+      if (error.reason === "InvalidUrl") return `the request URL is not valid (${target})`
+      return `${target} to ${hostPort} did not complete (${code ?? error.reason.toLowerCase()})`
+  }
+}
+
 /** Builds the HTTP boundary; needs the app's `HttpClient`. */
 export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client): VendorHttp => {
@@ -137,15 +272,15 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
     const plannedHeaders: Record<string, string> = { ...config.headers }
     for (const h of config.secretHeaders) plannedHeaders[h.name] = `${h.prefix ?? ""}${REDACTED}`
 
-    // A vendor may echo the credential in an error body: scrub every secret from every detail.
-    const secretValues = config.secretHeaders.map((h) => Redacted.value(h.value)).filter((v) => v.length >= 4)
-    const scrub = (text: string) => secretValues.reduce((t, secret) => t.split(secret).join(REDACTED), text)
+    // A vendor may echo the credential in an error body, whole or cut short: the body is scrubbed
+    // before the classifier sees (and truncates) it, and every reason's texts once more after.
+    const scrub = scrubber(config.secretHeaders.map((h) => Redacted.value(h.value)))
     const fail = (operation: string, leadId: string | undefined, reason: CrmErrorReason) =>
       new CrmError({
         vendor: config.vendor,
         operation,
         ...(leadId === undefined ? {} : { leadId }),
-        reason: { ...reason, detail: scrub(reason.detail) },
+        reason: scrubReason(reason, scrub),
       })
 
     const attempt = <A, I>(
@@ -166,33 +301,30 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
         ),
         Effect.scoped,
         Effect.mapError((e) => {
-          const code = causeCode(e.cause)
-          return fail(operation, leadId, {
-            _tag: "Transport",
-            kind: transportKind(e.cause),
-            detail: `${request.method} ${request.url.split("?")[0]} did not complete${code === undefined ? "" : ` (${code})`}: ${e.reason}`,
-          })
+          const kind = transportKind(e.cause)
+          return fail(operation, leadId, { _tag: "Transport", kind, detail: transportDetail(request, kind, e) })
         }),
         Effect.timeoutFail({
           duration: Duration.millis(config.policy.requestTimeoutMs),
-          onTimeout: () =>
-            fail(operation, leadId, {
+          onTimeout: () => {
+            const { hostPort, target } = endpoint(request)
+            return fail(operation, leadId, {
               _tag: "Transport",
               kind: "Timeout",
-              detail: `no answer within ${config.policy.requestTimeoutMs} ms`,
-            }),
+              detail: `no answer from ${hostPort} within ${config.policy.requestTimeoutMs} ms (${target})`,
+            })
+          },
         }),
         Effect.flatMap(({ status, headers, body }) => {
-          let parsed: unknown = body
-          if (body.trim() !== "") {
-            try {
-              parsed = JSON.parse(body)
-            } catch {
-              parsed = body
-            }
-          } else parsed = null
-          if (status < 200 || status >= 300) {
-            return Effect.fail(fail(operation, leadId, classify({ status, headers, body: parsed })))
+          const ok = status >= 200 && status < 300
+          // Choice: an error body is classified from its first 256 KiB (vendors' error bodies are
+          // small; a bigger one is a proxy's page, classified by its status alone).
+          const parsed = parseBody(ok ? body : body.slice(0, MAX_ERROR_BODY))
+          if (!ok) {
+            const scrubbedHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, scrub(v)]))
+            return Effect.fail(
+              fail(operation, leadId, classify({ status, headers: scrubbedHeaders, body: scrubJson(parsed, scrub) })),
+            )
           }
           return Schema.decodeUnknown(schema)(parsed).pipe(
             Effect.map((value) => ({ value, status, headers })),

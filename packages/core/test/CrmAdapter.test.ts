@@ -186,7 +186,7 @@ describe("CrmAdapter.make", () => {
     const e = CrmAdapter.unsupported("voxys", "bulkImport", "bulk", "L9")
     assert.strictEqual(
       e.message,
-      `voxys bulkImport for lead "L9" failed: Unsupported: voxys does not support bulk. This adapter cannot do that; check its capabilities.`,
+      `voxys bulkImport for lead "L9" failed: Unsupported: voxys does not support bulk. Check the adapter's capabilities before asking for it.`,
     )
     assert.isUndefined(CrmAdapter.unsupported("voxys", "bulkImport", "bulk").leadId)
   })

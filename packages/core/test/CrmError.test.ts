@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, FastCheck as fc, Schema } from "effect"
-import { CrmError, CrmErrorReason, isRetryable } from "../src/CrmError.js"
+import { CrmError, CrmErrorReason, isRetryable, withAttempts } from "../src/CrmError.js"
 
 type Tag = CrmErrorReason["_tag"]
 
@@ -81,7 +81,7 @@ describe("CrmError", () => {
     })
     assert.strictEqual(
       e.message,
-      "voxys readBack failed: InvalidRequest: HTTP 400. Fix the named fields (or the state map) and send again.",
+      "voxys readBack failed: InvalidRequest: HTTP 400. Fix the request's content (or the state map) and send again.",
     )
   })
 
@@ -101,6 +101,74 @@ describe("CrmError", () => {
       assert.match(m, /\. [A-Z][\s\S]*\.$/)
     },
   )
+
+  it.prop(
+    "every message says what to do once: no repeated sentence, no promise of a retry",
+    [reasonArb, fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined })],
+    ([reason, attempts]) => {
+      const e = new CrmError({
+        vendor: "acme",
+        operation: "op",
+        reason,
+        ...(attempts === undefined ? {} : { attempts }),
+      })
+      const advice = e.message.slice(e.message.indexOf(`${reason.detail}`) + reason.detail.length)
+      assert.notInclude(e.message, "will be retried")
+      const sentences = advice.split(". ").filter((x) => x.trim() !== "" && x.trim() !== ".")
+      assert.strictEqual(new Set(sentences).size, sentences.length, e.message)
+      if (attempts !== undefined && isRetryable(reason)) {
+        assert.include(
+          e.message,
+          `Gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: the retry policy allows no more.`,
+        )
+      }
+      if (attempts === undefined) assert.notInclude(e.message, "attempt")
+    },
+  )
+
+  // Regression: a refused connection read "... did not complete: Transport ... it will be retried"
+  // even on the last attempt.
+  it("a refused connection names the host and port, how many attempts were made, and what to do", () => {
+    const refused = new CrmError({
+      vendor: "uservox",
+      operation: "CreateLead",
+      leadId: "L1",
+      reason: { _tag: "Transport", kind: "Refused", detail: "connection refused by 127.0.0.1:9 (POST /v1/leads)" },
+    })
+    assert.strictEqual(
+      withAttempts(refused, 5).message,
+      `uservox CreateLead for lead "L1" failed: Transport: connection refused by 127.0.0.1:9 (POST /v1/leads). Gave up after 5 attempts: the retry policy allows no more. Check the vendor's base URL (host and port) and that the service is up.`,
+    )
+    assert.strictEqual(withAttempts(refused, 5).attempts, 5)
+    assert.strictEqual(refused.attempts, undefined)
+    const notFound = withAttempts(
+      new CrmError({ vendor: "v", operation: "op", reason: { _tag: "NotFound", detail: "HTTP 404" } }),
+      1,
+    )
+    assert.strictEqual(
+      notFound.message,
+      "v op failed: NotFound: HTTP 404. Check the lead reference; the lead may have been deleted at the vendor.",
+    )
+    const stopped = withAttempts(
+      new CrmError({ vendor: "v", operation: "op", reason: { _tag: "NotFound", detail: "HTTP 404" } }),
+      3,
+    )
+    assert.include(stopped.message, "Stopped after 3 attempts: this failure is not retried.")
+  })
+
+  it("the advice uses what the reason knows: the vendor's wait, the existing lead, the kind of transport failure", () => {
+    const message = (reason: CrmErrorReason) => new CrmError({ vendor: "v", operation: "op", reason }).message
+    assert.include(
+      message({ _tag: "RateLimited", detail: "HTTP 429", retryAfterMs: 2_500 }),
+      "the vendor asks to wait 3 s.",
+    )
+    assert.include(
+      message({ _tag: "RateLimited", detail: "HTTP 429", blocked: true }),
+      "do not resend before it lifts.",
+    )
+    assert.include(message({ _tag: "DuplicateLead", detail: "HTTP 409", existingId: "V7" }), '(vendor id "V7")')
+    assert.include(message({ _tag: "Transport", kind: "Timeout", detail: "no answer" }), "raise the request timeout")
+  })
 
   it.prop(
     "a message never contains a secret that is in none of its parts",

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, FastCheck as fc, Option, Random, Ref, TestClock } from "effect"
-import { CrmError, type CrmErrorReason, isRetryable } from "../src/CrmError.js"
+import { CrmError, type CrmErrorReason, isRetryable, withAttempts } from "../src/CrmError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 
 const error = (reason: CrmErrorReason) => new CrmError({ vendor: "acme", operation: "SetState", leadId: "L1", reason })
@@ -56,7 +56,7 @@ describe("RetryPolicy.retrying (TestClock)", () => {
       yield* TestClock.adjust(60_000)
       const exit = yield* Fiber.await(fiber)
       assert.strictEqual((yield* Ref.get(times)).length, policy.maxAttempts)
-      assert.deepStrictEqual(exit, Exit.fail(unavailable))
+      assert.deepStrictEqual(exit, Exit.fail(withAttempts(unavailable, policy.maxAttempts)))
     }),
   )
 
@@ -123,7 +123,7 @@ describe("RetryPolicy.retrying (TestClock)", () => {
       const { times, attempt } = yield* scripted([tooLong], true)
       const fiber = yield* Effect.fork(RetryPolicy.retrying(policy)(attempt))
       yield* TestClock.adjust(0)
-      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(tooLong)))
+      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(withAttempts(tooLong, 1))))
       assert.strictEqual((yield* Ref.get(times)).length, 1)
     }),
   )
@@ -145,7 +145,7 @@ describe("RetryPolicy.retrying (TestClock)", () => {
       const budgeted = { ...policy, maxAttempts: 100, baseDelayMs: 1_000, maxDelayMs: 1_000, budgetMs: 3_500 }
       const fiber = yield* Effect.fork(RetryPolicy.retrying(budgeted)(attempt))
       yield* TestClock.adjust(3_000)
-      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(unavailable)))
+      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(withAttempts(unavailable, 4))))
       assert.deepStrictEqual(yield* Ref.get(times), [0, 1_000, 2_000, 3_000])
     }),
   )
@@ -171,7 +171,7 @@ describe("RetryPolicy.retrying (TestClock)", () => {
       const { times, attempt } = yield* scripted([failure], true)
       const fiber = yield* Effect.fork(RetryPolicy.retrying(policy)(attempt))
       yield* TestClock.adjust(0)
-      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(failure)))
+      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(withAttempts(failure, 1))))
       yield* TestClock.adjust(60_000)
       assert.strictEqual((yield* Ref.get(times)).length, 1)
     }),
@@ -183,7 +183,7 @@ describe("RetryPolicy.retrying (TestClock)", () => {
       const { times, attempt } = yield* scripted([unavailable, unauthorized])
       const fiber = yield* Effect.fork(RetryPolicy.retrying(policy)(attempt))
       yield* TestClock.adjust(60_000)
-      assert.deepStrictEqual(yield* Fiber.await(fiber), Exit.fail(unauthorized))
+      assert.deepStrictEqual(yield* Fiber.await(fiber), Exit.fail(withAttempts(unauthorized, 2)))
       assert.deepStrictEqual(yield* Ref.get(times), [0, 100])
     }),
   )
@@ -234,12 +234,32 @@ describe("RetryPolicy.retrying (TestClock)", () => {
     }),
   )
 
+  // Regression: the last error of a refused connection still said "it will be retried".
+  it.effect("the error it gives up with counts the attempts and says the policy allows no more", () =>
+    Effect.gen(function* () {
+      const refused = error({
+        _tag: "Transport",
+        kind: "Refused",
+        detail: "connection refused by 127.0.0.1:1 (GET /x)",
+      })
+      const { attempt } = yield* scripted([refused])
+      const fiber = yield* Effect.fork(RetryPolicy.retrying(policy)(attempt))
+      yield* TestClock.adjust(60_000)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      const last = yield* Effect.flip(exit)
+      assert.strictEqual(last.attempts, policy.maxAttempts)
+      assert.include(last.message, `Gave up after ${policy.maxAttempts} attempts: the retry policy allows no more.`)
+      assert.notInclude(last.message, "will be retried")
+    }),
+  )
+
   it.effect("RetryPolicy.none attempts once", () =>
     Effect.gen(function* () {
       const { times, attempt } = yield* scripted([unavailable])
       const fiber = yield* Effect.fork(RetryPolicy.retrying(RetryPolicy.none)(attempt))
       yield* TestClock.adjust(0)
-      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(unavailable)))
+      assert.deepStrictEqual(yield* Fiber.poll(fiber), Option.some(Exit.fail(withAttempts(unavailable, 1))))
       assert.strictEqual((yield* Ref.get(times)).length, 1)
     }),
   )

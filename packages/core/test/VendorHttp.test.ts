@@ -341,6 +341,24 @@ describe("VendorHttp.execute (real server)", () => {
     }),
   )
 
+  // Regression: the message read "GET … did not complete (ECONNREFUSED): Transport. The network or
+  // the vendor did not answer; it will be retried." even after the last attempt.
+  it.live.each(clients)(
+    "a refused connection says so, with host:port (no credentials), and the attempts made (%s)",
+    ([name, client]) =>
+      Effect.gen(function* () {
+        // fetch refuses URLs with credentials before connecting.
+        const credentials = name === "fetch" ? "" : `user:${TOKEN}@`
+        const baseUrl = `http://${credentials}127.0.0.1:${deadPort}/api`
+        const e = failureOf(yield* getLead({ baseUrl, policy: { ...fast, maxAttempts: 3, baseDelayMs: 1 } }, client))
+        assert.strictEqual(
+          e.message,
+          `acme getLead for lead "L1" failed: Transport: connection refused by 127.0.0.1:${deadPort} (GET /api/leads/L1). Gave up after 3 attempts: the retry policy allows no more. Check the vendor's base URL (host and port) and that the service is up.`,
+        )
+        assert.strictEqual(e.attempts, 3)
+      }),
+  )
+
   // fetch wraps the socket error (`TypeError: fetch failed`, errno code on `cause.cause`): the
   // kind must still be Refused / Reset, whichever client the app provides.
   it.live.each(clients)("the Transport kind does not depend on the HTTP client (%s)", ([, client]) =>
@@ -367,7 +385,11 @@ describe("VendorHttp.execute (real server)", () => {
       const started = Date.now()
       const e = failureOf(yield* getLead({ policy: { ...oneShot, requestTimeoutMs: 200 } }))
       const took = Date.now() - started
-      assert.deepStrictEqual(e.reason, { _tag: "Transport", kind: "Timeout", detail: "no answer within 200 ms" })
+      assert.deepStrictEqual(e.reason, {
+        _tag: "Transport",
+        kind: "Timeout",
+        detail: `no answer from 127.0.0.1:${port} within 200 ms (GET /api/leads/L1)`,
+      })
       assert.isTrue(e.retryable)
       assert.isAtLeast(took, 190)
       assert.isBelow(took, 1_200)
@@ -553,6 +575,63 @@ describe("VendorHttp secrets", () => {
       assert.notInclude(everythingAbout(e, exit), TOKEN)
     }),
   )
+
+  // Regression: the classifier cut the echoed body to 200 characters before the secret was
+  // scrubbed, so a secret cut in half leaked its prefix ("Bearer sk-SECRET-CANARY-12").
+  it.live.prop(
+    "no piece of 8+ characters of a secret survives an echo, wherever it sits and however the body is cut",
+    [
+      fc.string({ minLength: 8, maxLength: 48 }),
+      fc.string({ maxLength: 400 }),
+      fc.string({ maxLength: 100 }),
+      fc.nat(),
+      fc.nat(),
+      fc.constantFrom(200, 400, 401, 422, 429, 500, 503),
+      fc.boolean(),
+    ],
+    ([secret, before, after, from, length, status, asJson]) =>
+      Effect.gen(function* () {
+        const pieces = Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8))
+        const echo = `${before}Bearer ${secret}${after}`
+        const start = from % echo.length
+        // Any window of the echo that still holds at least 8 characters of the secret.
+        const cut = echo.slice(start, start + 8 + (length % echo.length))
+        yield* serve(
+          status === 200
+            ? reply(200, { id: 1, status: cut })
+            : asJson
+              ? reply(status, { error: cut, message: cut })
+              : reply(status, cut, { "content-type": "text/plain" }),
+        )
+        const http = yield* make({
+          secretHeaders: [{ name: "Authorization", prefix: "Bearer ", value: Redacted.make(secret) }],
+          policy: { ...fast, maxAttempts: 2, baseDelayMs: 1 },
+        })
+        const { result: exit, lines } = yield* capturingLogs(
+          Effect.exit(
+            http.execute(http.plan("GET", "/leads/L1"), { operation: "getLead", leadId: "L1", schema: Lead }),
+          ),
+        )
+        const e = failureOf(exit)
+        const text = [everythingAbout(e, exit), ...lines].join("\n")
+        // Unless the fixed words of the message happen to hold a piece of this secret.
+        const fixed = e.message.replace(e.reason.detail, "")
+        fc.pre(!pieces.some((piece) => fixed.includes(piece)))
+        for (const piece of pieces) assert.notInclude(text, piece, `a piece of the secret ${JSON.stringify(secret)}`)
+      }).pipe(Effect.provide(undici)),
+    { fastCheck: { numRuns: 60 } },
+  )
+
+  it("scrubber removes whole secrets and their pieces of 8+ characters, nothing else", () => {
+    const scrub = VendorHttp.scrubber(["sk-SECRET-CANARY-1234", "abc"])
+    assert.strictEqual(scrub("bad token Bearer sk-SECRET-CANARY-12"), "bad token Bearer <redacted>")
+    assert.strictEqual(scrub("x sk-SECRET-CANARY-1234 y"), "x <redacted> y")
+    assert.strictEqual(scrub("tail: CANARY-1234."), "tail: <redacted>.")
+    assert.strictEqual(scrub("short: sk-SECR"), "short: sk-SECR", "7 characters are kept")
+    assert.strictEqual(scrub("abc is too short to be a secret"), "abc is too short to be a secret")
+    // A secret that contains the placeholder cannot leave a piece behind either.
+    assert.strictEqual(VendorHttp.scrubber(["<redacted>-x"])("a <redacted>-x"), "")
+  })
 
   // Regression: the HTTP client records request headers as span attributes and redacts only
   // Headers.currentRedactedNames (authorization, cookie, set-cookie, x-api-key), so a custom

@@ -15,6 +15,7 @@
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import { LeadStore } from "@leadstate/core"
 import { Effect, Option } from "effect"
 import { describe, scrubber } from "./internal/errorDetail.js"
@@ -89,9 +90,12 @@ export const run = (
       // the table and waits on its lock.
       Effect.retry({ times: 3, while: (e) => e._tag === "SqlError" }),
       Effect.mapError(failed),
-      // The migrator reports a failing migration as a defect.
+      // The migrator reports a failing migration as a defect, and so does its transaction a
+      // failed COMMIT or ROLLBACK (the server went away).
       Effect.catchSomeDefect((defect) =>
-        defect instanceof Migrator.MigrationError ? Option.some(Effect.fail(failed(defect))) : Option.none(),
+        defect instanceof Migrator.MigrationError || defect instanceof SqlError
+          ? Option.some(Effect.fail(failed(defect)))
+          : Option.none(),
       ),
     )
   })

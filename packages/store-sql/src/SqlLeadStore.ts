@@ -6,8 +6,9 @@
  * (see `Migrations`). The tables must exist: run `Migrations.run` first, or use
  * `SqliteLeadStore` / `PgLeadStore`, which do.
  *
- * Every SQL failure and every row that does not decode becomes a `StoreError` naming the
- * operation (and the lead or entry); details never contain the `redact`ed values.
+ * Every SQL failure (a lost connection, a failed COMMIT or ROLLBACK included) and every row that
+ * does not decode becomes a `StoreError` naming the operation (and the lead or entry), never a
+ * defect; details never contain the `redact`ed values.
  *
  * @since 0.1.0
  */
@@ -28,6 +29,7 @@ import {
   toSnapshotJson,
   toStoredLead,
 } from "./internal/rows.js"
+import { withTransaction } from "./internal/transaction.js"
 import * as StoreTables from "./StoreTables.js"
 
 /** Options shared by every SQL store. */
@@ -90,6 +92,8 @@ const makeService = (
   const outbox = sql(tables.outbox)
   const events = sql(tables.events)
   const outboxCols = sql.literal(outboxColumns)
+
+  const transaction = withTransaction(sql)
 
   const fail = (operation: string, detail: string) =>
     Effect.fail(new LeadStore.StoreError({ operation, detail: scrub(detail) }))
@@ -166,7 +170,7 @@ const makeService = (
     })
 
   const claimPg = (now: number, limit: number, leaseUntil: number) =>
-    sql.withTransaction(
+    transaction(
       Effect.gen(function* () {
         const rows = yield* sql`SELECT o.seq ${claimCandidates(now, limit)} FOR UPDATE SKIP LOCKED`.withoutTransform
         if (rows.length === 0) return []
@@ -179,7 +183,7 @@ const makeService = (
     )
 
   const claimSqlite = (now: number, limit: number, leaseUntil: number) =>
-    sql.withTransaction(
+    transaction(
       Effect.flatMap(
         sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
           WHERE seq IN (SELECT o.seq ${claimCandidates(now, limit)})
@@ -204,7 +208,7 @@ const makeService = (
         snapshot.due === undefined
           ? null
           : yield* orFail(operation, storedTime(snapshot.due.at, `the deadline of lead ${JSON.stringify(leadId)}`))
-      yield* sql.withTransaction(
+      yield* transaction(
         Effect.gen(function* () {
           if (vendorEventId !== undefined) {
             // First, so that a concurrent save of the same event waits here and then finds it.
@@ -230,7 +234,7 @@ const makeService = (
           yield* insertEntries(values)
         }),
       )
-    }).pipe(Effect.catchTag("SqlError", onSqlError(operation, scrub)))
+    }).pipe(onSqlError(operation, scrub))
   }
 
   return {
@@ -241,7 +245,7 @@ const makeService = (
             ? Effect.succeed(Option.none())
             : Effect.map(orFail("load", toStoredLead(row)), Option.some),
         ),
-        Effect.catchTag("SqlError", onSqlError("load", scrub)),
+        onSqlError("load", scrub),
       ),
 
     // Without an event id there is no DuplicateEvent.
@@ -257,7 +261,7 @@ const makeService = (
         Effect.flatMap((rows) =>
           rows.length === 0 ? fail("setVendorLeadId", `no lead ${JSON.stringify(leadId)}`) : Effect.void,
         ),
-        Effect.catchTag("SqlError", onSqlError("setVendorLeadId", scrub)),
+        onSqlError("setVendorLeadId", scrub),
       ),
 
     claim: (now, limit, leaseMs) =>
@@ -266,7 +270,7 @@ const makeService = (
         const at = yield* orFail("claim", queryTime(now, "now"))
         const leaseUntil = yield* orFail("claim", storedTime(now + leaseMs, "the lease's end (now + leaseMs)"))
         return yield* dialect === "pg" ? claimPg(at, limit, leaseUntil) : claimSqlite(at, limit, leaseUntil)
-      }).pipe(Effect.catchTag("SqlError", onSqlError("claim", scrub))),
+      }).pipe(onSqlError("claim", scrub)),
 
     updateOutbox: (entry) =>
       Effect.gen(function* () {
@@ -282,12 +286,12 @@ const makeService = (
             `no outbox entry ${JSON.stringify(entry.id)} of lead ${JSON.stringify(entry.leadId)}`,
           )
         }
-      }).pipe(Effect.catchTag("SqlError", onSqlError("updateOutbox", scrub))),
+      }).pipe(onSqlError("updateOutbox", scrub)),
 
     outbox: (leadId) =>
       sql`SELECT ${outboxCols} FROM ${outbox} WHERE lead_id = ${leadId} ORDER BY seq`.withoutTransform.pipe(
         Effect.flatMap((rows) => entries("outbox", rows)),
-        Effect.catchTag("SqlError", onSqlError("outbox", scrub)),
+        onSqlError("outbox", scrub),
       ),
 
     oldestAccepted: (leadId) =>
@@ -296,7 +300,7 @@ const makeService = (
         ORDER BY seq LIMIT 1`.withoutTransform.pipe(
         Effect.flatMap((rows) => entries("oldestAccepted", rows)),
         Effect.map((found) => Option.fromNullable(found[0])),
-        Effect.catchTag("SqlError", onSqlError("oldestAccepted", scrub)),
+        onSqlError("oldestAccepted", scrub),
       ),
 
     dueLeads: (now, limit) =>
@@ -313,7 +317,7 @@ const makeService = (
               : fail("dueLeads", `a lead id is corrupt: ${String(row.lead_id)}`),
           ),
         ),
-        Effect.catchTag("SqlError", onSqlError("dueLeads", scrub)),
+        onSqlError("dueLeads", scrub),
       ),
 
     rememberEvent: (vendorEventId) =>
@@ -321,7 +325,7 @@ const makeService = (
         ON CONFLICT (vendor_event_id) DO NOTHING
         RETURNING vendor_event_id`.withoutTransform.pipe(
         Effect.map((rows) => rows.length > 0),
-        Effect.catchTag("SqlError", onSqlError("rememberEvent", scrub)),
+        onSqlError("rememberEvent", scrub),
       ),
   }
 }

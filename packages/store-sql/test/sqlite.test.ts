@@ -9,7 +9,7 @@ import { Migrations } from "@leadstate/store-sql"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { storeModelSuite } from "@leadstate/testkit/storeModel"
 import { storeSuite } from "@leadstate/testkit/storeSuite"
-import { Context, Effect, Either, Layer, Option, Redacted } from "effect"
+import { Cause, Context, Effect, Either, ExecutionStrategy, Exit, Layer, Option, Redacted, Scope } from "effect"
 
 /** A temporary directory, removed with the scope. */
 const tempDir = Effect.acquireRelease(
@@ -167,6 +167,45 @@ describe("SqliteLeadStore", () => {
         assert.include(missing.message, `no lead "Z"`)
       }),
     ),
+  )
+
+  // Regression: @effect/sql turns a failed COMMIT into a defect and leaves SQLite's transaction
+  // open (SQLITE_BUSY keeps it active), so later statements ran inside it and were lost.
+  it.scoped("a COMMIT refused by another connection's lock is a StoreError and leaves no transaction open", () =>
+    Effect.gen(function* () {
+      const filename = join(yield* tempDir, "leads.db")
+      const client = (scope: Scope.Scope) =>
+        Effect.map(Layer.buildWithScope(SqliteClient.layer({ filename, disableWAL: true }), scope), (context) =>
+          Context.get(context, SqliteClient.SqliteClient),
+        )
+      const scope = yield* Effect.scope
+      const mine = yield* client(scope)
+      yield* mine`PRAGMA busy_timeout = 100`
+      const store = yield* SqliteLeadStore.make().pipe(Effect.provideService(SqliteClient.SqliteClient, mine))
+      yield* store.save(snapshot("A", 0), undefined, [])
+      // Another connection reads in a transaction: it holds a SHARED lock, so COMMIT cannot write.
+      const readerScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+      const reader = yield* Effect.flatMap(client(readerScope), (other) => Scope.extend(other.reserve, readerScope))
+      yield* reader.executeRaw("BEGIN", [])
+      yield* reader.executeRaw("SELECT count(*) FROM leadstate_leads", [])
+
+      const exit = yield* Effect.exit(store.save(snapshot("A", 1), 0, [pending("A", 1, 0)]))
+      assert.isTrue(Exit.isFailure(exit) && Option.isNone(Cause.dieOption(exit.cause)), `not a defect: ${exit}`)
+      const error = yield* Effect.flip(exit)
+      assert.strictEqual(error._tag, "StoreError")
+      assert.include(error.message, "Lead store save failed")
+      assert.strictEqual(Option.getOrUndefined(yield* store.load("A"))?.snapshot.version, 0, "nothing was written")
+
+      yield* reader.executeRaw("ROLLBACK", [])
+      yield* Scope.close(readerScope, Exit.void)
+      // No transaction was left open: these commit, and another connection sees them.
+      yield* store.save(snapshot("A", 1), 0, [pending("A", 1, 0)])
+      assert.isTrue(yield* store.rememberEvent("evt-1"))
+      const other = yield* client(scope)
+      const rows = yield* other`SELECT (SELECT version FROM leadstate_leads WHERE lead_id = 'A') AS version,
+        (SELECT count(*) FROM leadstate_events) AS events`
+      assert.deepStrictEqual(rows, [{ version: 1, events: 1 }])
+    }),
   )
 
   it.effect("store errors never contain a redacted secret", () =>

@@ -4,9 +4,10 @@
  * @internal
  */
 
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import { LeadStore } from "@leadstate/core"
 import { Effect, Redacted } from "effect"
+import { sqlDefectsAsFailures } from "./transaction.js"
 
 /** Removes the secrets from a text (each becomes `<redacted>`). */
 export type Scrub = (text: string) => string
@@ -36,14 +37,41 @@ export const describe = (error: unknown): string => {
   return parts.length === 0 ? "unknown error" : parts.join(": ")
 }
 
-/** Fails with a `StoreError` for `operation`, describing `error` without secrets. */
+/** What to do about a failure whose description is `detail`, when it is a known kind. */
+const advice = (detail: string): string | undefined => {
+  if (
+    /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|terminat|Connection|not open|shut ?down/i.test(detail)
+  ) {
+    return "The database did not answer: check that it is running and reachable, then try again."
+  }
+  if (/SQLITE_BUSY|database is locked/i.test(detail)) {
+    return "Another connection holds the database lock: try again once it is released."
+  }
+  return undefined
+}
+
+/** Fails with a `StoreError` for `operation`, describing `error` (and what to do) without secrets. */
 export const storeFailure =
   (operation: string, scrub: Scrub) =>
-  (error: unknown): Effect.Effect<never, LeadStore.StoreError> =>
-    Effect.fail(new LeadStore.StoreError({ operation, detail: scrub(describe(error)) }))
+  (error: unknown): Effect.Effect<never, LeadStore.StoreError> => {
+    const detail = describe(error)
+    const todo = advice(detail)
+    return Effect.fail(
+      new LeadStore.StoreError({ operation, detail: scrub(todo === undefined ? detail : `${detail}. ${todo}`) }),
+    )
+  }
 
-/** Maps an `SqlError` to a `StoreError` for `operation` (for `Effect.catchTag("SqlError", ...)`). */
-export const onSqlError = (
-  operation: string,
-  scrub: Scrub,
-): ((error: SqlError) => Effect.Effect<never, LeadStore.StoreError>) => storeFailure(operation, scrub)
+/**
+ * Maps every `SqlError` of `effect`, failure or defect (`@effect/sql` dies on some driver
+ * failures), to a `StoreError` for `operation`.
+ */
+export const onSqlError =
+  (operation: string, scrub: Scrub) =>
+  <A, E, R>(
+    effect: Effect.Effect<A, E | SqlError, R>,
+  ): Effect.Effect<A, Exclude<E, SqlError> | LeadStore.StoreError, R> =>
+    Effect.catchIf(
+      sqlDefectsAsFailures(effect),
+      (error): error is SqlError => error instanceof SqlError,
+      storeFailure(operation, scrub),
+    )
