@@ -34,7 +34,9 @@ import type * as Metadata from "./Metadata.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { dueEvents } from "./Scheduler.js"
 import type { SetState, SyncIntent } from "./SyncIntent.js"
-import { start, type Transitioned, transition } from "./transition.js"
+import { startChecked, type Transitioned, transition } from "./transition.js"
+import * as WebhookBody from "./WebhookBody.js"
+import { checkClockSkew, defaultMaxClockSkewMs } from "./WebhookInbox.js"
 import * as WriteId from "./WriteId.js"
 
 /** The lead is not in the store. */
@@ -111,6 +113,14 @@ export interface EngineOptions {
   readonly ambiguousSettleMs?: number
   /** Deadline steps fired per lead by one `fireDeadlines` (a long-idle lead's catch-up). Default 100. */
   readonly maxCatchUpSteps?: number
+  /** `webhookHandler` answers 413 to a body larger than this, reading no further. Default 1 MiB. */
+  readonly maxWebhookBodyBytes?: number
+  /**
+   * A webhook event dated further ahead of the Clock than this is refused (the delivery is
+   * answered 400, nothing applied): a far-future event would make every later genuine one look
+   * stale. Default 5 minutes.
+   */
+  readonly maxClockSkewMs?: number
 }
 
 /** What a batch of deliveries did. */
@@ -184,7 +194,10 @@ export interface LeadEngineService {
   readonly dispatchDue: Effect.Effect<DispatchReport, StoreError>
   /** Decodes a webhook and settles writes / applies vendor changes. */
   readonly handleWebhook: (raw: RawWebhook) => Effect.Effect<WebhookReport, WebhookError | StoreError>
-  /** `POST` handler: 200 with the report, 401 bad auth, 400 malformed, 500 store failure. */
+  /**
+   * `POST` handler: 200 with the report, 401 bad auth, 400 malformed or dated too far ahead,
+   * 413 a body over `maxWebhookBodyBytes` (not read further), 500 store failure.
+   */
   readonly webhookHandler: (request: Request) => Promise<Response>
   /** Fires the deadlines (follow-ups, wake-ups) that passed by the Clock's now. */
   readonly fireDeadlines: (limit?: number) => Effect.Effect<DeadlineReport, StoreError>
@@ -265,6 +278,8 @@ export const make = (
     const maxCatchUpSteps = options.maxCatchUpSteps ?? 100
     const dispatchConcurrency = options.dispatchConcurrency ?? 8
     const ambiguousSettleMs = options.ambiguousSettleMs ?? 5_000
+    const maxWebhookBodyBytes = options.maxWebhookBodyBytes ?? WebhookBody.defaultMaxBytes
+    const maxClockSkewMs = options.maxClockSkewMs ?? defaultMaxClockSkewMs
     const spanAttributes = (leadId: string) => ({ "leadstate.lead_id": leadId, "leadstate.vendor": adapter.vendor })
 
     const load = (leadId: string) =>
@@ -722,7 +737,10 @@ export const make = (
           return yield* new LeadAlreadyExists({ leadId, state: existing.value.snapshot.state })
         }
         const at = opts.at ?? (yield* Clock.currentTimeMillis)
-        return yield* commit(undefined, start(lifecycle, { leadId, at, metadata: opts.metadata }))
+        // Checked: a bad time or metadata is a typed InvalidEvent, never a defect or a bad save.
+        const started = startChecked(lifecycle, { leadId, at, metadata: opts.metadata })
+        if (Either.isLeft(started)) return yield* Effect.fail(started.left)
+        return yield* commit(undefined, started.right)
       }).pipe(Effect.withSpan("LeadEngine.create", { attributes: spanAttributes(leadId) }))
 
     const resync = (leadId: string): Effect.Effect<Outcome, ApplyError> =>
@@ -788,6 +806,11 @@ export const make = (
           )
         }
         const events = yield* webhooks.value.decode(raw)
+        const now = yield* Clock.currentTimeMillis
+        for (const event of events) {
+          const refused = checkClockSkew(webhooks.value.vendor, event, now, maxClockSkewMs)
+          if (refused !== undefined) return yield* refused
+        }
         const tally = emptyTally()
         let applied = 0
         let duplicates = 0
@@ -883,8 +906,10 @@ export const make = (
       request.headers.forEach((value, key) => {
         headers[key] = value
       })
-      const body = new Uint8Array(await request.arrayBuffer())
-      const exit = await Runtime.runPromiseExit(runtime)(handleWebhook({ headers, body }))
+      const read = await WebhookBody.read(request, maxWebhookBodyBytes)
+      if (read._tag === "TooLarge") return WebhookBody.tooLarge(read.maxBytes)
+      if (read._tag === "Unreadable") return json(400, { error: `the body could not be read: ${read.detail}` })
+      const exit = await Runtime.runPromiseExit(runtime)(handleWebhook({ headers, body: read.bytes }))
       if (Exit.isSuccess(exit)) {
         const { rejected, notRolledBack, ...counts } = exit.value
         return json(200, { ...counts, rejected: rejected.length, notRolledBack: notRolledBack.length })
@@ -893,7 +918,12 @@ export const make = (
       if (Option.isNone(error) || error.value._tag === "StoreError") {
         return json(500, { error: "internal error while handling the webhook" })
       }
-      const status = error.value.reason === "InvalidSignature" ? 401 : error.value.reason === "Malformed" ? 400 : 200
+      const status =
+        error.value.reason === "InvalidSignature"
+          ? 401
+          : error.value.reason === "Malformed" || error.value.reason === "ClockSkew"
+            ? 400
+            : 200
       return json(status, { error: error.value.message, reason: error.value.reason })
     }
 

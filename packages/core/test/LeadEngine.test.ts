@@ -106,7 +106,7 @@ const stubError = (intent: SyncIntent.SyncIntent, reason: CrmError.CrmErrorReaso
   new CrmError.CrmError({ vendor: "stub", operation: intent._tag, leadId: intent.leadId, reason })
 
 /** An adapter that confirms everything, after `onSend`. */
-const stubAdapter = (onSend: (intent: SyncIntent.SyncIntent) => Effect.Effect<unknown>) => {
+const stubAdapter = (onSend: (intent: SyncIntent.SyncIntent) => Effect.Effect<unknown, CrmError.CrmError>) => {
   const handler = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
     plan: () => Either.right([]),
     send: (intent) =>
@@ -199,6 +199,40 @@ describe("LeadEngine with a stub vendor", () => {
         const second = yield* engine.handleWebhook({ headers: {}, body: new TextEncoder().encode("update-2") })
         assert.strictEqual(second.appliedTwice, 1)
       }),
+  )
+
+  it.effect("webhookHandler: a body over the limit is answered 413 unread; an event dated too far ahead 400", () =>
+    Effect.gen(function* () {
+      let decoded = 0
+      const webhooks: CrmWebhooks.CrmWebhooksService = {
+        vendor: "stub",
+        decode: (raw) =>
+          Effect.sync(() => {
+            decoded++
+            const at = Number(new TextDecoder().decode(raw.body))
+            return [{ _tag: "SyncConfirmed", vendorEventId: `e-${at}`, ref: { leadId: "L-1" }, state: undefined, at }]
+          }),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(
+        stubAdapter(() => Effect.void),
+        store,
+        webhooks,
+        {
+          maxWebhookBodyBytes: 1_024,
+          maxClockSkewMs: 60_000,
+        },
+      )
+      const post = (body: string) =>
+        Effect.promise(() => engine.webhookHandler(new Request("http://127.0.0.1/hooks", { method: "POST", body })))
+      assert.strictEqual((yield* post("1".repeat(2_048))).status, 413)
+      assert.strictEqual(decoded, 0, "not decoded")
+      yield* TestClock.setTime(1_000_000)
+      const ahead = yield* post(String(1_000_000 + 10 * 60_000))
+      assert.strictEqual(ahead.status, 400)
+      assert.include(((yield* Effect.promise(() => ahead.json())) as { error: string }).error, "ahead of this receiver")
+      assert.strictEqual((yield* post(String(1_000_000 + 30_000))).status, 200, "within the window")
+    }),
   )
 
   it.effect("apply and dispatch run in spans carrying the lead id and vendor", () =>
