@@ -52,11 +52,8 @@ import * as UservoxWebhooks from "./UservoxWebhooks.js"
 
 const VENDOR = "uservox"
 
-/**
- * The metadata key holding the id of the write that sent it (`LeadRef.writeId`). Choice: uservox
- * documents no idempotency key or write id; its metadata is merged and kept, so the id lives there.
- */
-export const WRITE_ID_KEY = "leadstate_write_id"
+export const WRITE_ID_KEY = UservoxSchema.WRITE_ID_KEY
+
 /**
  * Where a disposition for a state that takes none at uservox is kept (with the state it was
  * written for, so a read-back in another state does not report it). Choice: the docs only

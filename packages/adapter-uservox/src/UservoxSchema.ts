@@ -68,6 +68,12 @@ export const UpdateResultPayload = Schema.Struct({
 })
 export type UpdateResultPayload = typeof UpdateResultPayload.Type
 
+/**
+ * The metadata key holding the id of the write that sent it (`LeadRef.writeId`). Choice: uservox
+ * documents no idempotency key or write id; its metadata is merged and kept, so the id lives there.
+ */
+export const WRITE_ID_KEY = "leadstate_write_id"
+
 /** The activity webhook (§4.3): a call completed and moved the lead. */
 export const ActivityPayload = Schema.Struct({
   action_type: Schema.Literal("update"),

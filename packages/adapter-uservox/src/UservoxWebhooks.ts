@@ -9,7 +9,7 @@
  */
 import { CrmWebhooks, InputLimits, type StateMap } from "@leadstate/core"
 import { Effect, Either, Redacted, Schema } from "effect"
-import { ActivityPayload, UpdateResultPayload } from "./UservoxSchema.js"
+import { ActivityPayload, UpdateResultPayload, WRITE_ID_KEY } from "./UservoxSchema.js"
 
 const VENDOR = "uservox"
 
@@ -73,10 +73,17 @@ export const make = (options: UservoxWebhooksOptions): CrmWebhooks.CrmWebhooksSe
         }
         const ref = { leadId: p.referenceId, vendorLeadId: p.leadId }
         if (p.success) {
+          // `data` is the lead's metadata after the update: the write id our update carried
+          // (absent when the update carried none), so the engine settles exactly that write.
+          const data = p.data
+          const writeId =
+            typeof data === "object" && data !== null && !Array.isArray(data)
+              ? (data as Record<string, unknown>)[WRITE_ID_KEY]
+              : undefined
           const confirmed: CrmWebhooks.SyncConfirmed = {
             _tag: "SyncConfirmed",
             vendorEventId: p.updateId,
-            ref,
+            ref: typeof writeId === "string" ? { ...ref, writeId } : ref,
             state: undefined,
             at: p.timestamp,
           }

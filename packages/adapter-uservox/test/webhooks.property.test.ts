@@ -144,3 +144,27 @@ describe("uservox webhook decoding: hostile bodies (issue 11, item 7)", () => {
     expect(reasonOf(update)).toBe("decoded")
   })
 })
+
+describe("uservox update results name our write", () => {
+  const base = {
+    action_type: "update",
+    updateId: "6651c0de0000000000000001",
+    success: true,
+    error: null,
+    leadId: "6651c0de00000000000000aa",
+    referenceId: "L-1",
+    timestamp: 1_700_000_000_000,
+  }
+
+  it("a success carries the write id found in the lead's metadata after the update", () => {
+    const exit = decode({ ...base, data: { city: "Pune", leadstate_write_id: "L-1/3/0" } })
+    expect(Exit.isSuccess(exit) && exit.value[0]?.ref.writeId).toBe("L-1/3/0")
+  })
+
+  it("without one (or with a failure), no write is named", () => {
+    const plain = decode({ ...base, data: { city: "Pune" } })
+    expect(Exit.isSuccess(plain) && plain.value[0]?.ref.writeId).toBeUndefined()
+    const failed = decode({ ...base, success: false, error: "x", data: null })
+    expect(Exit.isSuccess(failed) && failed.value[0]?.ref.writeId).toBeUndefined()
+  })
+})
