@@ -297,6 +297,20 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
       }),
     )
 
+    it.scopedLive("read-back reports the id of the last write sent with one (LeadRef.writeId)", () =>
+      Effect.gen(function* () {
+        const h = yield* target.harness(lifecycle)
+        if (!h.adapter.capabilities.readBack) return
+        const { ref } = yield* createLead(h, lifecycle)
+        const writeId = `${ref.leadId}/1/0`
+        const withId = { ...ref, writeId }
+        yield* sendAndSettle(h, someMove(lifecycle, withId), withId)
+        const lead = yield* h.adapter.readBack(ref)
+        // The engine tells by this id whether a write landed (its state alone cannot).
+        assert.strictEqual(lead.lastWriteId, writeId)
+      }),
+    )
+
     describe("webhooks", () => {
       it.scopedLive("fixtures decode to the documented events", () =>
         Effect.gen(function* () {
