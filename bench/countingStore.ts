@@ -27,6 +27,7 @@ export const counting = (inner: LeadStore.LeadStoreService): CountingStore => {
     claim: wrap("claim", inner.claim),
     updateOutbox: wrap("updateOutbox", inner.updateOutbox),
     outbox: wrap("outbox", inner.outbox),
+    hasUnsettled: wrap("hasUnsettled", inner.hasUnsettled),
     oldestAccepted: wrap("oldestAccepted", inner.oldestAccepted),
     dueLeads: wrap("dueLeads", inner.dueLeads),
     rememberEvent: wrap("rememberEvent", inner.rememberEvent),

@@ -666,11 +666,14 @@ export const make = (
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const leadId = step.snapshot.leadId
-        const earlier = previous === undefined ? [] : yield* store.outbox(leadId)
-        const stranded = previous?.vendorLeadId === undefined ? notCreated(earlier) : undefined
+        // The outbox is read only for a lead not (yet) at the vendor: did its create fail for good?
+        const stranded =
+          previous !== undefined && previous.vendorLeadId === undefined
+            ? notCreated(yield* store.outbox(leadId))
+            : undefined
         if (stranded !== undefined && !resyncing) return yield* new LeadNotAtVendor({ leadId, reason: stranded })
         // An older write of the lead that is not settled yet goes first (via dispatchDue).
-        const blocked = earlier.some((e) => e.status === "pending" || e.status === "accepted")
+        const blocked = previous !== undefined && (yield* store.hasUnsettled(leadId))
         const entries: Array<OutboxEntry> = step.intents.map((intent, index) => ({
           id: entryId(leadId, step.snapshot.version, index),
           leadId,
@@ -780,7 +783,7 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         // The vendor already has this change, unless writes of ours are still on their way: they
         // are older and would overwrite it there, so then it is sent again after them.
-        const behindOurs = (yield* store.outbox(leadId)).some((e) => e.status === "pending" || e.status === "accepted")
+        const behindOurs = yield* store.hasUnsettled(leadId)
         const entries: Array<OutboxEntry> = step.right.intents.map((intent, index) => ({
           id: entryId(leadId, step.right.snapshot.version, index),
           leadId,

@@ -119,6 +119,12 @@ export interface LeadStoreService {
   readonly updateOutbox: (entry: OutboxEntry) => Effect.Effect<void, StoreError>
   /** The lead's entries, oldest first. */
   readonly outbox: (leadId: string) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+  /**
+   * Whether the lead has an unsettled (pending or accepted) entry. Its cost does not grow with
+   * the lead's settled entries, so the engine asks it on every transition instead of reading
+   * the whole outbox.
+   */
+  readonly hasUnsettled: (leadId: string) => Effect.Effect<boolean, StoreError>
   /** The lead's oldest entry awaiting its webhook. */
   readonly oldestAccepted: (leadId: string) => Effect.Effect<Option.Option<OutboxEntry>, StoreError>
   /** Leads whose deadline (`snapshot.due.at`) has passed by `now`, at most `limit`. */
@@ -148,6 +154,9 @@ export const layerMemory: Layer.Layer<LeadStore> = LeadStore.layerMemory
  */
 const storable = (ms: number): boolean => Number.isSafeInteger(Math.ceil(ms))
 
+/** Pending or accepted: the entry still needs the engine. */
+const isUnsettled = (entry: OutboxEntry): boolean => entry.status === "pending" || entry.status === "accepted"
+
 const unsafeMakeMemory = (): LeadStoreService => {
   // Every operation is one synchronous block, so each is atomic with respect to other fibers.
   const leads = new Map<string, StoredLead>()
@@ -156,6 +165,18 @@ const unsafeMakeMemory = (): LeadStoreService => {
   const events = new Set<string>()
   /** Entry ids per lead, oldest first (so `outbox` and `oldestAccepted` need not scan every entry). */
   const byLead = new Map<string, Array<string>>()
+  /** The ids of each lead's unsettled entries (a lead without any has no key), for `hasUnsettled`. */
+  const unsettledByLead = new Map<string, Set<string>>()
+  const track = (entry: OutboxEntry): void => {
+    const ids = unsettledByLead.get(entry.leadId)
+    if (isUnsettled(entry)) {
+      if (ids === undefined) unsettledByLead.set(entry.leadId, new Set([entry.id]))
+      else ids.add(entry.id)
+    } else if (ids !== undefined) {
+      ids.delete(entry.id)
+      if (ids.size === 0) unsettledByLead.delete(entry.leadId)
+    }
+  }
   const ofLead = (leadId: string): Array<OutboxEntry> => {
     const out: Array<OutboxEntry> = []
     for (const id of byLead.get(leadId) ?? []) {
@@ -193,7 +214,10 @@ const unsafeMakeMemory = (): LeadStoreService => {
       leads.set(snapshot.leadId, { snapshot, vendorLeadId: current?.vendorLeadId })
       for (const entry of outbox) {
         entries.set(entry.id, entry)
-        byLead.set(entry.leadId, [...(byLead.get(entry.leadId) ?? []), entry.id])
+        const ids = byLead.get(entry.leadId)
+        if (ids === undefined) byLead.set(entry.leadId, [entry.id])
+        else ids.push(entry.id)
+        track(entry)
       }
       return Effect.void
     })
@@ -220,7 +244,7 @@ const unsafeMakeMemory = (): LeadStoreService => {
         const blocked = new Set<string>()
         for (const entry of entries.values()) {
           if (claimed.length >= limit) break
-          if ((entry.status !== "pending" && entry.status !== "accepted") || blocked.has(entry.leadId)) continue
+          if (!isUnsettled(entry) || blocked.has(entry.leadId)) continue
           blocked.add(entry.leadId)
           if (entry.availableAt > now) continue
           const leased = { ...entry, availableAt: now + leaseMs }
@@ -238,9 +262,11 @@ const unsafeMakeMemory = (): LeadStoreService => {
           return fail("updateOutbox", `availableAt of "${entry.id}" (${entry.availableAt}) is not a storable time`)
         }
         entries.set(entry.id, entry)
+        track(entry)
         return Effect.void
       }),
     outbox: (leadId) => Effect.sync(() => ofLead(leadId)),
+    hasUnsettled: (leadId) => Effect.sync(() => unsettledByLead.has(leadId)),
     oldestAccepted: (leadId) =>
       Effect.sync(() => Option.fromNullable(ofLead(leadId).find((e) => e.status === "accepted"))),
     dueLeads: (now, limit) =>

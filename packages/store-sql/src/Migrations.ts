@@ -8,7 +8,9 @@
  *   `vendor_lead_id` text null, `due_at` epoch ms integer / bigint null (partial index).
  * - `outbox`: `seq` autoincrement / identity PK (creation order), `id` text unique, `lead_id`,
  *   `intent` JSON, `status`, `attempts`, `available_at` epoch ms, `correlation_id` null,
- *   `failure` JSON null; indexes on `(lead_id, seq)` and on the unsettled entries' `seq`.
+ *   `failure` JSON null; indexes on `(lead_id, seq)`, and on the unsettled (pending or
+ *   accepted) entries only: their `seq` (claim's walk) and their `(lead_id, seq)` (a lead's
+ *   oldest unsettled entry, `hasUnsettled`), so neither reads settled rows.
  * - `events`: `vendor_event_id` text PK.
  *
  * @since 0.1.0
@@ -58,7 +60,21 @@ const createTables = (dialect: Dialect, tables: StoreTables.StoreTables): Readon
   ]
 }
 
-/** The migrations for these tables, keyed `<id>_<name>` for `Migrator.fromRecord`. */
+/**
+ * Migration 2: the partial index on each lead's unsettled entries. `claim` probes it for an
+ * older unsettled entry of the candidate's lead, and `hasUnsettled` for any: with only the
+ * index on `(lead_id, seq)`, both read the lead's settled rows too (SQLite), or walk every
+ * unsettled entry per candidate (PostgreSQL). Its name stays within PostgreSQL's 63 bytes for
+ * the longest prefix (40).
+ */
+const createUnsettledLeadIndex = (tables: StoreTables.StoreTables): string =>
+  `CREATE INDEX IF NOT EXISTS ${quote(`${tables.outbox}_lead_unsettled`)} ON ${quote(tables.outbox)} (lead_id, seq)
+    WHERE status IN ('pending', 'accepted')`
+
+/**
+ * The migrations for these tables, keyed `<id>_<name>` for `Migrator.fromRecord`. Released
+ * migrations are never edited: a change to the schema is a new one.
+ */
 export const forTables = (
   tables: StoreTables.StoreTables,
 ): Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> => ({
@@ -67,6 +83,9 @@ export const forTables = (
     const dialect = yield* dialectOf(sql)
     for (const statement of createTables(dialect, tables)) yield* sql.unsafe(statement).withoutTransform
   }),
+  "2_unsettled_lead_index": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(createUnsettledLeadIndex(tables)).withoutTransform.pipe(Effect.asVoid),
+  ),
 })
 
 /** The `@effect/sql` migrator without schema dumps (it needs only the `SqlClient`). */

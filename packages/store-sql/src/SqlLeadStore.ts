@@ -16,6 +16,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { type LeadSnapshot, LeadStore } from "@leadstate/core"
 import { Effect, Either, Option, type Redacted } from "effect"
 import { onSqlError, type Scrub, scrubber } from "./internal/errorDetail.js"
+import * as Queries from "./internal/queries.js"
 import {
   leadColumns,
   type OutboxRecord,
@@ -61,13 +62,6 @@ export const dialectOf = (sql: SqlClient.SqlClient): Effect.Effect<Dialect, Lead
       : Effect.succeed(dialect)
   })
 
-/** The condition "the entry is not settled yet" on the table alias `alias`. */
-const unsettled = (alias: string) => `${alias}.status IN ('pending', 'accepted')`
-
-/** A row limit for `LIMIT`: whole, at least 0 (a negative LIMIT means "no limit" in SQLite). */
-const rowLimit = (limit: number): number =>
-  Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : limit > 0 ? Number.MAX_SAFE_INTEGER : 0
-
 /**
  * Builds the store over the `SqlClient` in context (SQLite or PostgreSQL; its name transforms
  * are not used). Fails when the table prefix is invalid or the dialect is not supported.
@@ -92,6 +86,7 @@ const makeService = (
   const outbox = sql(tables.outbox)
   const events = sql(tables.events)
   const outboxCols = sql.literal(outboxColumns)
+  const queries = Queries.make(sql, tables)
 
   const transaction = withTransaction(sql)
 
@@ -143,16 +138,6 @@ const makeService = (
       }
     })
 
-  const claimCandidates = (now: number, limit: number) =>
-    sql`FROM ${outbox} o
-      WHERE ${sql.literal(unsettled("o"))} AND o.available_at <= ${now}
-        AND NOT EXISTS (
-          SELECT 1 FROM ${outbox} older
-          WHERE older.lead_id = o.lead_id AND older.seq < o.seq AND ${sql.literal(unsettled("older"))}
-        )
-      ORDER BY o.seq
-      LIMIT ${rowLimit(limit)}`
-
   /**
    * The claimed rows that decode, oldest first. A row that does not (written by a newer
    * release, or damaged) is logged and stays leased, so one bad row never stops the delivery
@@ -172,7 +157,7 @@ const makeService = (
   const claimPg = (now: number, limit: number, leaseUntil: number) =>
     transaction(
       Effect.gen(function* () {
-        const rows = yield* sql`SELECT o.seq ${claimCandidates(now, limit)} FOR UPDATE SKIP LOCKED`.withoutTransform
+        const rows = yield* queries.claimPg(now, limit).withoutTransform
         if (rows.length === 0) return []
         const seqs = rows.map((row) => row.seq)
         const leased = yield* sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
@@ -183,14 +168,7 @@ const makeService = (
     )
 
   const claimSqlite = (now: number, limit: number, leaseUntil: number) =>
-    transaction(
-      Effect.flatMap(
-        sql`UPDATE ${outbox} SET available_at = ${leaseUntil}
-          WHERE seq IN (SELECT o.seq ${claimCandidates(now, limit)})
-          RETURNING ${outboxCols}`.withoutTransform,
-        claimedEntries,
-      ),
-    )
+    transaction(Effect.flatMap(queries.claimSqlite(now, limit, leaseUntil).withoutTransform, claimedEntries))
 
   /** `save`, and with `vendorEventId` `saveVendorChange`: one transaction either way. */
   const save = (
@@ -266,7 +244,7 @@ const makeService = (
 
     claim: (now, limit, leaseMs) =>
       Effect.gen(function* () {
-        if (rowLimit(limit) === 0) return []
+        if (Queries.rowLimit(limit) === 0) return []
         const at = yield* orFail("claim", queryTime(now, "now"))
         const leaseUntil = yield* orFail("claim", storedTime(now + leaseMs, "the lease's end (now + leaseMs)"))
         return yield* dialect === "pg" ? claimPg(at, limit, leaseUntil) : claimSqlite(at, limit, leaseUntil)
@@ -294,10 +272,14 @@ const makeService = (
         onSqlError("outbox", scrub),
       ),
 
+    hasUnsettled: (leadId) =>
+      queries.hasUnsettled(leadId).withoutTransform.pipe(
+        Effect.map((rows) => rows.length > 0),
+        onSqlError("hasUnsettled", scrub),
+      ),
+
     oldestAccepted: (leadId) =>
-      sql`SELECT ${outboxCols} FROM ${outbox}
-        WHERE lead_id = ${leadId} AND status = 'accepted'
-        ORDER BY seq LIMIT 1`.withoutTransform.pipe(
+      queries.oldestAccepted(leadId).withoutTransform.pipe(
         Effect.flatMap((rows) => entries("oldestAccepted", rows)),
         Effect.map((found) => Option.fromNullable(found[0])),
         onSqlError("oldestAccepted", scrub),
@@ -306,9 +288,7 @@ const makeService = (
     dueLeads: (now, limit) =>
       Effect.flatMap(
         orFail("dueLeads", queryTime(now, "now")),
-        (at) =>
-          sql`SELECT lead_id FROM ${leads} WHERE due_at <= ${at}
-            ORDER BY due_at, lead_id LIMIT ${rowLimit(limit)}`.withoutTransform,
+        (at) => queries.dueLeads(at, limit).withoutTransform,
       ).pipe(
         Effect.flatMap((rows) =>
           Effect.forEach(rows, (row) =>

@@ -91,6 +91,7 @@ const everyCall = (
   ["claim", store.claim(10, 10, 1_000)],
   ["updateOutbox", store.updateOutbox({ ...entry, attempts: 1 })],
   ["outbox", store.outbox("A")],
+  ["hasUnsettled", store.hasUnsettled("A")],
   ["oldestAccepted", store.oldestAccepted("A")],
   ["dueLeads", store.dueLeads(10, 10)],
   ["setVendorLeadId", store.setVendorLeadId("A", "V-A")],

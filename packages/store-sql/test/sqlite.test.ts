@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, it } from "@effect/vitest"
 import { type LeadSnapshot, LeadStore } from "@leadstate/core"
-import { Migrations } from "@leadstate/store-sql"
+import { Migrations, StoreTables } from "@leadstate/store-sql"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { storeModelSuite } from "@leadstate/testkit/storeModel"
 import { storeSuite } from "@leadstate/testkit/storeSuite"
@@ -98,7 +99,10 @@ describe("SqliteLeadStore", () => {
 
   it.effect("migrations apply once per table prefix; stores with different prefixes are separate", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual(yield* Migrations.run({ tablePrefix: "one_" }), [[1, "create_tables"]])
+      assert.deepStrictEqual(yield* Migrations.run({ tablePrefix: "one_" }), [
+        [1, "create_tables"],
+        [2, "unsettled_lead_index"],
+      ])
       assert.deepStrictEqual(yield* Migrations.run({ tablePrefix: "one_" }), [])
       const one = yield* SqliteLeadStore.make({ tablePrefix: "one_" })
       const two = yield* SqliteLeadStore.make({ tablePrefix: "two_" })
@@ -106,6 +110,25 @@ describe("SqliteLeadStore", () => {
       assert.isTrue(Option.isNone(yield* two.load("A")))
       const bad = yield* Effect.either(SqliteLeadStore.make({ tablePrefix: "x; DROP TABLE y" }))
       assert.isTrue(Either.isLeft(bad) && bad.left._tag === "StoreError" && bad.left.operation === "configure")
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))),
+  )
+
+  it.effect("a database of the first release is upgraded in place: the index on unsettled entries is added", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const tables = yield* StoreTables.fromPrefix()
+      const first = { "1_create_tables": Migrations.forTables(tables)["1_create_tables"] ?? Effect.void }
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(first), table: tables.migrations })
+      const indexes = sql`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'leadstate_outbox_lead_unsettled'`
+      assert.deepStrictEqual(yield* indexes, [])
+      yield* sql`INSERT INTO leadstate_leads (lead_id, version, snapshot) VALUES ('A', 0, '{}')`
+      yield* sql`INSERT INTO leadstate_outbox (id, lead_id, intent, status, attempts, available_at)
+        VALUES ('A/0/0', 'A', '{}', 'pending', 0, 0)`
+      assert.deepStrictEqual(yield* Migrations.run(), [[2, "unsettled_lead_index"]])
+      assert.deepStrictEqual(yield* indexes, [{ name: "leadstate_outbox_lead_unsettled" }])
+      const [row] = yield* sql`SELECT count(*) AS n FROM leadstate_outbox INDEXED BY leadstate_outbox_lead_unsettled
+        WHERE lead_id = 'A' AND status IN ('pending', 'accepted')`
+      assert.strictEqual(row?.n, 1, "the rows written before the upgrade are in the index")
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))),
   )
 

@@ -1,7 +1,8 @@
 /**
  * A model-based property for `LeadStore`s: for random sequences of saves, claims, outbox
- * updates, event records and deadline queries, a store answers exactly as the in-memory store
- * (the reference semantics) does, call by call. Registered in one line per store:
+ * updates, event records, deadline and unsettled-entry queries, a store answers exactly as the
+ * in-memory store (the reference semantics) does, call by call; `hasUnsettled` also agrees with
+ * the lead's outbox, in both. Registered in one line per store:
  * `storeModelSuite("sqlite", openStore)`.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -30,6 +31,7 @@ type Op =
   | { readonly _tag: "remember"; readonly event: number }
   | { readonly _tag: "vendorChange"; readonly lead: number; readonly event: number }
   | { readonly _tag: "due"; readonly now: number; readonly limit: number }
+  | { readonly _tag: "unsettled"; readonly lead: number }
 
 const time = fc.integer({ min: 0, max: 30 })
 
@@ -68,7 +70,19 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     event: fc.nat({ max: 3 }),
   }),
   fc.record({ _tag: fc.constant("due" as const), now: time, limit: fc.integer({ min: 1, max: 5 }) }),
+  fc.record({ _tag: fc.constant("unsettled" as const), lead: fc.nat({ max: leadIds.length - 1 }) }),
 )
+
+const isUnsettled = (entry: LeadStore.OutboxEntry) => entry.status === "pending" || entry.status === "accepted"
+
+/** `hasUnsettled`, checked against the lead's outbox (so the reference store is checked too). */
+const hasUnsettled = (store: LeadStore.LeadStoreService, leadId: string) =>
+  Effect.gen(function* () {
+    const answer = yield* store.hasUnsettled(leadId)
+    const outbox = yield* store.outbox(leadId)
+    assert.strictEqual(answer, outbox.some(isUnsettled), `hasUnsettled("${leadId}") disagrees with its outbox`)
+    return answer
+  })
 
 const snapshot = (leadId: string, version: number, due: number | undefined): LeadSnapshot.LeadSnapshot => ({
   schemaVersion: 1,
@@ -153,6 +167,9 @@ const run = (store: LeadStore.LeadStoreService, ops: ReadonlyArray<Op>) =>
         case "remember":
           answers.push(yield* answer(store.rememberEvent(`evt-${o.event}`)))
           break
+        case "unsettled":
+          answers.push({ unsettled: yield* hasUnsettled(store, leadIds[o.lead] ?? "A") })
+          break
         case "due":
           // The port does not fix which due leads come first: compare all of them as a set, and
           // how many a limit lets through.
@@ -167,6 +184,7 @@ const run = (store: LeadStore.LeadStoreService, ops: ReadonlyArray<Op>) =>
         lead: Option.getOrUndefined(yield* store.load(leadId)),
         outbox: yield* store.outbox(leadId),
         oldestAccepted: Option.getOrUndefined(yield* store.oldestAccepted(leadId)),
+        hasUnsettled: yield* hasUnsettled(store, leadId),
       })
     }
     return answers

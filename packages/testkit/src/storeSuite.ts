@@ -235,6 +235,36 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
       ),
     )
 
+    it.effect(
+      "hasUnsettled: the lead has a pending or accepted entry (its settled ones and other leads' do not count)",
+      () =>
+        run(
+          Effect.gen(function* () {
+            const store = yield* LeadStore.LeadStore
+            assert.isFalse(yield* store.hasUnsettled("A"), "no lead")
+            yield* store.save(snapshot("A", 0), undefined, [
+              entry("A", 0, 0, { status: "confirmed" }),
+              entry("A", 0, 1, { status: "failed", failure: { reason: "InvalidRequest", message: "bad" } }),
+            ])
+            yield* store.save(snapshot("B", 0), undefined, [entry("B", 0, 0)])
+            assert.isFalse(yield* store.hasUnsettled("A"), "settled entries only")
+            assert.isTrue(yield* store.hasUnsettled("B"))
+            yield* store.save(snapshot("A", 1), 0, [entry("A", 1, 0), entry("A", 1, 1)])
+            assert.isTrue(yield* store.hasUnsettled("A"), "pending")
+            yield* store.claim(0, 10, 100)
+            assert.isTrue(yield* store.hasUnsettled("A"), "a leased entry is still unsettled")
+            yield* store.updateOutbox(entry("A", 1, 0, { status: "accepted", correlationId: "c1", attempts: 1 }))
+            yield* store.updateOutbox(entry("A", 1, 1, { status: "confirmed", attempts: 1 }))
+            assert.isTrue(yield* store.hasUnsettled("A"), "accepted")
+            yield* store.updateOutbox(entry("A", 1, 0, { status: "confirmed", attempts: 1 }))
+            assert.isFalse(yield* store.hasUnsettled("A"), "all settled")
+            assert.isTrue(yield* store.hasUnsettled("B"))
+            yield* store.updateOutbox(entry("A", 0, 1, { status: "pending", attempts: 1 }))
+            assert.isTrue(yield* store.hasUnsettled("A"), "a settled entry made pending again")
+          }),
+        ),
+    )
+
     it.effect("oldestAccepted is the lead's first accepted entry", () =>
       run(
         Effect.gen(function* () {

@@ -1,0 +1,72 @@
+/**
+ * What `LeadEngine` asks the SQL store per transition: settled outbox entries are never
+ * removed, so a transition of a lead the vendor knows must not read the lead's whole outbox;
+ * it asks `hasUnsettled` (one probe of a partial index) instead.
+ */
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { assert, describe, it } from "@effect/vitest"
+import { b2b, CrmAdapter, LeadEngine, LeadStore, Lifecycle, type SyncIntent } from "@leadstate/core"
+import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
+import { Effect, Either } from "effect"
+
+const lifecycle = Lifecycle.unsafeMake(b2b)
+
+/** A vendor that confirms every write at once. */
+const confirm = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
+  plan: () => Either.right([]),
+  send: (intent) => Effect.succeed({ _tag: "Confirmed", vendorLeadId: `v-${intent.leadId}`, vendorState: undefined }),
+})
+const confirming = CrmAdapter.make({
+  vendor: "stub",
+  capabilities: {
+    create: true,
+    readBack: false,
+    asyncConfirmation: false,
+    dispositions: true,
+    snooze: false,
+    bulk: false,
+    delete: false,
+    webhooks: false,
+  },
+  handlers: { CreateLead: confirm(), SetState: confirm(), MergeMetadata: confirm() },
+})
+
+/** The store, counting the calls of the two ways to learn about a lead's outbox. */
+const counting = (inner: LeadStore.LeadStoreService) => {
+  const calls = { outbox: 0, hasUnsettled: 0 }
+  const store: LeadStore.LeadStoreService = {
+    ...inner,
+    outbox: (leadId) =>
+      Effect.zipRight(
+        Effect.sync(() => calls.outbox++),
+        inner.outbox(leadId),
+      ),
+    hasUnsettled: (leadId) =>
+      Effect.zipRight(
+        Effect.sync(() => calls.hasUnsettled++),
+        inner.hasUnsettled(leadId),
+      ),
+  }
+  return { store, calls }
+}
+
+describe("LeadEngine over the SQLite store", () => {
+  it.effect("a transition of a lead at the vendor asks hasUnsettled and never reads the whole outbox", () =>
+    Effect.gen(function* () {
+      const { store, calls } = counting(yield* SqliteLeadStore.make())
+      const engine = yield* LeadEngine.make(lifecycle, { leaseMs: 5_000 }).pipe(
+        Effect.provideService(CrmAdapter.CrmAdapter, confirming),
+        Effect.provideService(LeadStore.LeadStore, store),
+      )
+      yield* engine.create("L-1", { at: 0, metadata: { name: "Ann" } })
+      const steps = ["qualified", "proposal_sent", "qualified", "proposal_sent"]
+      for (const [i, to] of steps.entries()) {
+        const outcome = yield* engine.apply("L-1", { type: "transition", to, at: i + 1 })
+        assert.strictEqual(outcome._tag, "Confirmed")
+      }
+      assert.deepStrictEqual(calls, { outbox: 0, hasUnsettled: steps.length })
+      assert.isFalse(yield* store.hasUnsettled("L-1"), "every write was confirmed")
+      assert.strictEqual((yield* store.outbox("L-1")).length, steps.length + 1)
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))),
+  )
+})
