@@ -1,7 +1,8 @@
 /**
  * The `leadstate` command, built with `@effect/cli`: `validate`, `diagram`, `paths`,
  * `simulate` and `serve-fake`. {@link main} runs it on an argv and returns the exit code:
- * 0 success, 1 a lifecycle or vendor error occurred, 2 usage or unreadable input.
+ * 0 success, 1 a lifecycle or vendor error occurred, 2 usage or unreadable input (the
+ * executable adds 130 and 143: stopped by SIGINT or SIGTERM).
  *
  * @since 0.1.0
  */
@@ -15,6 +16,7 @@ import { Diagram, type Lifecycle, Paths } from "@leadstate/core"
 import { Cause, Console, Effect, Either, type Layer, Option } from "effect"
 import { type CliError, exitCode, Failed, InputError, UsageError } from "./CliError.js"
 import * as Input from "./Input.js"
+import * as Output from "./Output.js"
 import type { ServeOptions } from "./ServeFake.js"
 import { type Vendor, vendors } from "./Vendor.js"
 
@@ -110,25 +112,62 @@ const eventText = (event: Paths.PathEvent): string => {
   }
 }
 
-const paths = Command.make("paths", { lifecycle: lifecycleArg, json: jsonOption }, ({ lifecycle: path, json }) =>
-  Effect.gen(function* () {
-    const lifecycle = yield* Input.readValidLifecycle(path)
-    const found = Paths.shortestPaths(lifecycle)
-    if (json) {
-      yield* Console.log(JSON.stringify({ name: lifecycle.name, paths: found }))
-      return
+/** The lines `paths` prints, built one at a time (a long lifecycle's paths are never all in memory). */
+function* pathLines(lifecycle: Lifecycle.Lifecycle, found: Paths.PathTree, json: boolean): Generator<string> {
+  if (json) {
+    // The same text as JSON.stringify({ name, paths }), written state by state.
+    yield `{"name":${JSON.stringify(lifecycle.name)},"paths":[`
+    let first = true
+    for (const state of found.states) {
+      yield `${first ? "" : ","}${JSON.stringify({ state, events: found.pathTo(state) ?? [] })}`
+      first = false
     }
-    const width = Math.max(...lifecycle.stateNames.map((s) => s.length)) + 2
-    yield* Console.log(`Shortest event sequence from "${lifecycle.initial}" to each state of "${lifecycle.name}":`)
-    for (const p of found) {
-      yield* Console.log(
-        `  ${p.state.padEnd(width)}${p.events.length === 0 ? "(initial)" : p.events.map(eventText).join(" → ")}`,
-      )
-    }
-    const missing = lifecycle.stateNames.filter((s) => !found.some((p) => p.state === s))
-    if (missing.length > 0) yield* Console.log(`  (no path found to: ${missing.join(", ")})`)
-  }),
-).pipe(Command.withDescription("The shortest event sequence that takes a new lead to each state."))
+    yield "]}\n"
+    return
+  }
+  const width = lifecycle.stateNames.reduce((w, s) => Math.max(w, s.length), 0) + 2
+  yield `Shortest event sequence from "${lifecycle.initial}" to each state of "${lifecycle.name}":\n`
+  for (const state of found.states) {
+    const events = found.pathTo(state) ?? []
+    yield `  ${state.padEnd(width)}${events.length === 0 ? "(initial)" : events.map(eventText).join(" → ")}\n`
+  }
+  const missing = lifecycle.stateNames.filter((s) => found.length(s) === undefined)
+  if (missing.length > 0) yield `  (no path found to: ${missing.join(", ")})\n`
+}
+
+const paths = Command.make(
+  "paths",
+  {
+    lifecycle: lifecycleArg,
+    maxStates: Options.integer("max-states").pipe(
+      Options.withPseudoName("N"),
+      Options.withDefault(Paths.defaultMaxStates),
+      Options.withDescription(
+        `Refuse lifecycles with more states than this (default ${Paths.defaultMaxStates}): the output grows with states × path length`,
+      ),
+    ),
+    json: jsonOption,
+  },
+  ({ lifecycle: path, maxStates, json }) =>
+    Effect.gen(function* () {
+      if (maxStates < 1) {
+        return yield* new UsageError({ message: `--max-states must be at least 1, got ${maxStates}` })
+      }
+      const lifecycle = yield* Input.readValidLifecycle(path)
+      const found = Paths.tree(lifecycle, { maxStates })
+      if (Either.isLeft(found)) {
+        const { states } = found.left
+        return yield* new InputError({
+          message: `lifecycle file ${path} has ${states} states, more than --max-states ${maxStates} allows: a path to every state can add up to states × path length events. Run again with --max-states ${states} to list them all.`,
+        })
+      }
+      yield* Output.writeAll(pathLines(lifecycle, found.right, json))
+    }),
+).pipe(
+  Command.withDescription(
+    `The shortest event sequence that takes a new lead to each state (lifecycles of up to ${Paths.defaultMaxStates} states unless --max-states says more).`,
+  ),
+)
 
 const simulate = Command.make(
   "simulate",

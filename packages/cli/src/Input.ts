@@ -10,6 +10,7 @@ import { type InvalidLifecycle, LeadEvent, Lifecycle, Metadata } from "@leadstat
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { InputError } from "./CliError.js"
 import * as JsonError from "./JsonError.js"
+import * as Output from "./Output.js"
 
 /** Reads a whole file as UTF-8 text. */
 export const readText = (path: string, what: string): Effect.Effect<string, InputError, FileSystem.FileSystem> =>
@@ -171,14 +172,13 @@ const parseLine = (text: string, line: number, where: string): Either.Either<Eve
   })
 }
 
-/** Parses an events file; every bad line is reported (the first few in full). */
-export const parseEvents = (text: string, where: string): Either.Either<ReadonlyArray<EventLine>, InputError> => {
+/** Collects the parsed lines of one events file, and the problems of the bad ones. */
+const eventsParser = (where: string) => {
   const lines: Array<EventLine> = []
   const problems: Array<string> = []
   const started = new Set<string>()
   const seen = new Set<string>()
-  const rows = text.split("\n")
-  rows.forEach((raw, index) => {
+  const add = (raw: string, index: number) => {
     const trimmed = raw.trim()
     if (trimmed === "") return
     const parsed = parseLine(trimmed, index + 1, where)
@@ -198,21 +198,44 @@ export const parseEvents = (text: string, where: string): Either.Either<Readonly
     }
     seen.add(line.lead)
     lines.push(line)
-  })
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 5)
-    const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : ""
-    const n = problems.length
-    return Either.left(
-      new InputError({
-        message: `events file ${where} has ${n} bad line${n === 1 ? "" : "s"}:\n${shown.map((p) => `  ${p}`).join("\n")}${more}`,
-      }),
-    )
   }
-  if (lines.length === 0) return Either.left(new InputError({ message: `events file ${where} has no events` }))
-  return Either.right(lines)
+  const result = (): Either.Either<ReadonlyArray<EventLine>, InputError> => {
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 5)
+      const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : ""
+      const n = problems.length
+      return Either.left(
+        new InputError({
+          message: `events file ${where} has ${n} bad line${n === 1 ? "" : "s"}:\n${shown.map((p) => `  ${p}`).join("\n")}${more}`,
+        }),
+      )
+    }
+    if (lines.length === 0) return Either.left(new InputError({ message: `events file ${where} has no events` }))
+    return Either.right(lines)
+  }
+  return { add, result }
 }
 
-/** Reads an events file (JSON Lines). */
+/** Parses an events file; every bad line is reported (the first few in full). */
+export const parseEvents = (text: string, where: string): Either.Either<ReadonlyArray<EventLine>, InputError> => {
+  const parser = eventsParser(where)
+  text.split("\n").forEach(parser.add)
+  return parser.result()
+}
+
+/** Lines parsed between two turns of the event loop (where a Ctrl-C is seen). */
+const linesPerTurn = 500
+
+/** Reads an events file (JSON Lines); a long one is parsed in slices, so a signal stops it. */
 export const readEvents = (path: string): Effect.Effect<ReadonlyArray<EventLine>, InputError, FileSystem.FileSystem> =>
-  Effect.flatMap(readText(path, "events file"), (text) => parseEvents(text, path))
+  Effect.flatMap(readText(path, "events file"), (text) =>
+    Effect.gen(function* () {
+      const parser = eventsParser(path)
+      const rows = text.split("\n")
+      for (let i = 0; i < rows.length; i++) {
+        if (i > 0 && i % linesPerTurn === 0) yield* Output.breathe
+        parser.add(rows[i] ?? "", i)
+      }
+      return yield* parser.result()
+    }),
+  )

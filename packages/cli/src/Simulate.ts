@@ -20,6 +20,7 @@ import { Console, Effect, Either } from "effect"
 import type { BuiltAdapter } from "./AdapterConfig.js"
 import type { Exchange } from "./Http.js"
 import type { EventLine } from "./Input.js"
+import * as Output from "./Output.js"
 
 /** The adapter side of a run: how intents reach the vendor, and what is counted. */
 export interface VendorRun {
@@ -287,7 +288,10 @@ export const run = (options: SimulateOptions): Effect.Effect<Summary> =>
     let index = 0
     for (const line of lines) {
       index++
-      if (index % 200 === 0) yield* progress(index)
+      if (index % 200 === 0) {
+        yield* progress(index)
+        yield* Output.breathe // a long run stays stoppable (Ctrl-C, SIGTERM)
+      }
       if (line._tag === "Start") {
         yield* startLead(line.line, line.lead, line.at ?? 0, line.metadata)
         continue

@@ -263,7 +263,8 @@ describe.concurrent("leadstate simulate with an adapter, and serve-fake", () => 
       await new Promise((resolve) => setTimeout(resolve, 400)) // the request log is printed every 200 ms
       child.kill("SIGTERM")
       const r = await done
-      expect(r.code).toBe(0)
+      expect(r.code).toBe(143) // stopped by a signal, as every command is
+      expect(r.stderr).toBe("\nleadstate: stopped by SIGTERM\n")
       expect(r.stdout).toContain("credential: the value of $VOXYS_API_ACCESS_TOKEN")
       expect(r.stdout).toMatch(/GET \/api\/v1\/accounts\/7\/leads/)
       expect(leaks(r.stdout + r.stderr)).toEqual([])

@@ -1,11 +1,13 @@
-import { Either } from "effect"
+import { Either, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
+import { arbValidDefinition } from "../../testkit/src/index.js"
 import { autoDealer } from "../src/examples/autoDealer.js"
 import { b2b } from "../src/examples/b2b.js"
 import type { LeadSnapshot } from "../src/LeadSnapshot.js"
 import * as Lifecycle from "../src/Lifecycle.js"
 import { eventsToTry, type PathEvent, shortestPaths } from "../src/Paths.js"
 import { start, transition } from "../src/transition.js"
+import { xstateShortestPaths } from "./PathsReference.js"
 
 /** Applies events to a fresh lead through the pure transition, failing loudly at the first refusal. */
 const replay = (lifecycle: Lifecycle.Lifecycle, events: ReadonlyArray<PathEvent>): LeadSnapshot => {
@@ -73,6 +75,34 @@ describe.each(examples)("shortestPaths($name)", ({ lifecycle }) => {
 
   it("returns the same paths on every run", () => {
     expect(shortestPaths(lifecycle)).toEqual(paths)
+  })
+
+  it("gives exactly the paths of the former xstate/graph search", () => {
+    expect(paths).toEqual(xstateShortestPaths(lifecycle))
+  })
+})
+
+describe("shortestPaths, on generated lifecycles", () => {
+  it("gives exactly the paths of the former xstate/graph search (snooze, follow-ups, reopen, wildcards)", () => {
+    fc.assert(
+      fc.property(arbValidDefinition({ maxStates: 12 }), (definition) => {
+        const lifecycle = Lifecycle.unsafeMake(definition)
+        expect(shortestPaths(lifecycle)).toEqual(xstateShortestPaths(lifecycle))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it("replays every path through start + transition, and reaches every state the pure transition reaches", () => {
+    fc.assert(
+      fc.property(arbValidDefinition({ maxStates: 12 }), (definition) => {
+        const lifecycle = Lifecycle.unsafeMake(definition)
+        const paths = shortestPaths(lifecycle)
+        for (const path of paths) expect(replay(lifecycle, path.events).state).toBe(path.state)
+        expect(new Map(paths.map((p) => [p.state, p.events.length]))).toEqual(distances(lifecycle))
+      }),
+      { numRuns: 200 },
+    )
   })
 })
 
