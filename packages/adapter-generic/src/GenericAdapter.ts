@@ -116,10 +116,32 @@ const str = (m: Metadata.Metadata, key: string | undefined): string | undefined 
   return typeof v === "string" && v !== "" ? v : undefined
 }
 
-const codeOf = (body: unknown): GenericSchema.ErrorBody | undefined =>
-  typeof body === "object" && body !== null && (body as { readonly success?: unknown }).success === false
-    ? (body as GenericSchema.ErrorBody)
-    : undefined
+/**
+ * The error envelope's fields, each only when it has the documented type: an error body is the
+ * vendor's (or a proxy's) free text, read field by field, never trusted as a whole.
+ */
+const codeOf = (
+  body: unknown,
+):
+  | {
+      readonly error: string | undefined
+      readonly code: string | undefined
+      readonly details: unknown
+      readonly retryAfter: number | undefined
+    }
+  | undefined => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined
+  const record = body as Record<string, unknown>
+  if (record.success !== false) return undefined
+  const retryAfter = record.retryAfter
+  return {
+    error: typeof record.error === "string" ? record.error : undefined,
+    code: typeof record.code === "string" ? record.code : undefined,
+    details: record.details,
+    retryAfter:
+      typeof retryAfter === "number" && Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+  }
+}
 
 /**
  * Field names of a VALIDATION_ERROR. The Update page documents `details: { field, value,

@@ -196,3 +196,23 @@ describe("GenericAdapter", () => {
     }),
   )
 })
+
+describe("GenericAdapter.classify reads an error body field by field (found by pnpm fuzz)", () => {
+  const response = (status: number, body: unknown) => ({ status, headers: {}, body })
+
+  it("an error or code that is not a string does not throw", () => {
+    for (const body of [
+      { success: false, error: { toString: 1 } },
+      { success: false, code: { toString: 1 }, error: "x" },
+      { success: false, error: ["a"], code: [1] },
+    ]) {
+      const reason = GenericAdapter.classify(response(400, body))
+      assert.strictEqual(reason._tag, "InvalidRequest")
+    }
+  })
+
+  it("a retryAfter that is not a number of seconds is ignored, never a NaN wait", () => {
+    const reason = GenericAdapter.classify(response(429, { success: false, retryAfter: "~9" }))
+    assert.deepStrictEqual(reason, { _tag: "RateLimited", detail: "HTTP 429: no detail given" })
+  })
+})

@@ -12,6 +12,7 @@ import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, ParseResult, Redacted, Schema } from "effect"
 import type { PlannedRequest } from "./CrmAdapter.js"
 import { CrmError, type CrmErrorReason } from "./CrmError.js"
+import * as InputLimits from "./InputLimits.js"
 import type { Json } from "./Metadata.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -217,6 +218,12 @@ const transportKind = (cause: unknown): "Reset" | "Refused" | "Other" => {
 }
 
 /** A response body: parsed JSON, else its text; `null` when empty. */
+/**
+ * Deepest nesting accepted in a vendor's answer. Choice: twice the metadata limit, for the
+ * envelopes vendors wrap leads in (`{ data: { lead: { metadata: … } } }`).
+ */
+const MAX_ANSWER_DEPTH = 2 * InputLimits.maxDepth
+
 const parseBody = (text: string): unknown => {
   if (text.trim() === "") return null
   try {
@@ -319,7 +326,17 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
           const ok = status >= 200 && status < 300
           // Choice: an error body is classified from its first 256 KiB (vendors' error bodies are
           // small; a bigger one is a proxy's page, classified by its status alone).
-          const parsed = parseBody(ok ? body : body.slice(0, MAX_ERROR_BODY))
+          const raw = parseBody(ok ? body : body.slice(0, MAX_ERROR_BODY))
+          // Walked without recursion before anything recursive (scrubbing, Schema) sees it: an
+          // answer nested past any vendor's shape is malformed, not a stack overflow.
+          const tooDeep = InputLimits.checkJson(raw, { maxDepth: MAX_ANSWER_DEPTH, name: "the answer" })
+          if (tooDeep !== undefined && ok) {
+            return Effect.fail(
+              fail(operation, leadId, { _tag: "MalformedResponse", status, detail: scrub(tooDeep.message) }),
+            )
+          }
+          // An error body that is no usable JSON is classified by its status alone.
+          const parsed = tooDeep === undefined ? raw : null
           if (!ok) {
             const scrubbedHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, scrub(v)]))
             return Effect.fail(

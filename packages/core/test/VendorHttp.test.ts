@@ -713,3 +713,23 @@ describe("VendorHttp.parseRetryAfter", () => {
     },
   )
 })
+
+describe("VendorHttp answers nested past any vendor's shape (found by pnpm fuzz)", () => {
+  const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`
+
+  it.effect("a 200 body 5,000 deep is a MalformedResponse, not a stack overflow", () =>
+    Effect.gen(function* () {
+      yield* serve(reply(200, deep(5_000)))
+      const error = failureOf(yield* getLead())
+      assert.strictEqual(error.reason._tag, "MalformedResponse")
+      assert.include(error.message, "nested")
+    }),
+  )
+
+  it.effect("a 400 body 50,000 deep is classified by its status, not a defect", () =>
+    Effect.gen(function* () {
+      yield* serve(reply(400, deep(50_000)))
+      assert.strictEqual(failureOf(yield* getLead()).reason._tag, "InvalidRequest")
+    }),
+  )
+})
