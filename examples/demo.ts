@@ -579,7 +579,7 @@ const program = Effect.gen(function* () {
   yield* engineSection
   console.log(`\nDone in ${((Date.now() - began) / 1000).toFixed(1)} s.\n`)
 
-  console.log("Shortest way to each state (xstate/graph):")
+  console.log("Shortest way to each state (one breadth-first tree over the lifecycle):")
   for (const path of Paths.shortestPaths(lifecycle)) {
     const steps = path.events.map((e) => (e.type === "transition" ? e.to : e.type)).join(" → ")
     console.log(`  ${path.state.padEnd(18)} ${steps === "" ? "(initial)" : steps}`)

@@ -68,9 +68,15 @@ const validate = Command.make("validate", { lifecycle: lifecycleArg, json: jsonO
     yield* json
       ? Console.log(JSON.stringify({ file: path, valid: false, name: invalid.name, problems: invalid.problems }))
       : Console.log(`✗ ${path}: ${invalid.message}`)
-    return yield* new Failed({ message: "" })
+    // Past the input limits (nesting, size) the file is unreadable input, not a lifecycle to fix.
+    const unreadable = invalid.problems.some((problem) => problem.code === "TooLarge")
+    return yield* unreadable ? new InputError({ message: "" }) : new Failed({ message: "" })
   }),
-).pipe(Command.withDescription("Check a lifecycle definition: every problem, with its path. Exit 0 valid, 1 invalid."))
+).pipe(
+  Command.withDescription(
+    "Check a lifecycle definition: every problem, with its path. Exit 0 valid, 1 invalid, 2 unreadable or past the input limits.",
+  ),
+)
 
 const diagram = Command.make(
   "diagram",

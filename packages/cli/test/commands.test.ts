@@ -90,6 +90,19 @@ describe.concurrent("leadstate, run as a subprocess", () => {
     expect(hasStackTrace(r.stdout + r.stderr)).toBe(false)
   })
 
+  it("validate: a definition nested 10,000 deep is past the input limits: a typed message, exit 2", async ({
+    expect,
+  }) => {
+    const deep = files.file(
+      "deep.json",
+      `{"name":"deep","initial":"a","states":[{"name":"a"}],"transitions":[],"x":${"[".repeat(10_000)}${"]".repeat(10_000)}}`,
+    )
+    const r = await leadstate(["validate", deep])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain("nested more than 32 levels deep")
+    expect(hasStackTrace(r.stdout + r.stderr)).toBe(false)
+  })
+
   it("a missing file: one clear message, no stack trace, exit 2", async ({ expect }) => {
     const r = await leadstate(["validate", "no/such/lifecycle.json"])
     expect(r.code).toBe(2)

@@ -36,7 +36,7 @@ export const spawnCli = (args: ReadonlyArray<string>, env: Readonly<Record<strin
   spawnAt(process.execPath, [...cliCommand.slice(1), ...args], env)
 
 /** Collects a subprocess's output and exit code. */
-export const finish = (child: ChildProcess, timeoutMs = 25_000): Promise<Result> =>
+export const finish = (child: ChildProcess, timeoutMs = 120_000): Promise<Result> =>
   new Promise((resolve, reject) => {
     let stdout = ""
     let stderr = ""
