@@ -17,6 +17,7 @@ import {
   type FakeResponse,
   type FakeVendorControl,
   type Fault,
+  HeldRequests,
   makeWebhookSender,
   randomHex,
   runScoped,
@@ -24,6 +25,7 @@ import {
   startFakeVendor,
   type WebhookDelivery,
 } from "@leadstate/core/testing"
+
 import { Effect, Redacted, type Scope } from "effect"
 
 /** A lead as the vendor stores and returns it (wire shape; the adapter has its own schemas). */
@@ -106,16 +108,6 @@ export interface FakeGenericServerOptions {
   readonly now?: () => number
 }
 
-/** A request held back by {@link FakeGenericServerControl.hold}. */
-export interface HeldRequest {
-  /** Resolves when a matching request has arrived (it waits, unanswered). */
-  readonly arrived: Promise<void>
-  /** Lets it go on: it is handled as usual, even when its client gave up on it (it lands late). */
-  readonly release: () => void
-  /** Resolves once it has been handled after `release` (its change is applied). */
-  readonly handled: Promise<void>
-}
-
 /** The fake's control: the shared fault/recording control plus the lead store and webhooks. */
 export interface FakeGenericServerControl extends FakeVendorControl {
   /** Every stored lead, in creation order. */
@@ -138,7 +130,7 @@ export interface FakeGenericServerControl extends FakeVendorControl {
    * late: after the adapter gave up on it, whenever the test releases it. `reset()` releases
    * every hold.
    */
-  readonly hold: (match: { readonly method?: string; readonly path?: string | RegExp }) => HeldRequest
+  readonly hold: (match: HeldRequests.HoldMatch) => HeldRequests.HeldRequest
 }
 
 const KEY_PREFIX = "sk-workspace_"
@@ -491,51 +483,10 @@ export const startFakeGenericServer = (
       return { ...response, headers: { ...response.headers, ...limited.headers } }
     }
 
-    interface Hold {
-      readonly method: string | undefined
-      readonly path: string | RegExp | undefined
-      readonly arrive: () => void
-      readonly released: Promise<void>
-      readonly release: () => void
-      readonly done: () => void
-    }
-    let holds: Array<Hold> = []
-    const holding = (req: FakeRequest): Hold | undefined =>
-      holds.find(
-        (h) =>
-          (h.method === undefined || h.method.toUpperCase() === req.method) &&
-          (h.path === undefined || (typeof h.path === "string" ? h.path === req.path : h.path.test(req.path))),
-      )
-    const handleHeld = async (req: FakeRequest): Promise<FakeResponse> => {
-      const hold = holding(req)
-      if (hold === undefined) return handle(req)
-      holds = holds.filter((h) => h !== hold)
-      hold.arrive()
-      await hold.released
-      try {
-        return handle(req)
-      } finally {
-        hold.done()
-      }
-    }
-    const hold = (match: { readonly method?: string; readonly path?: string | RegExp }): HeldRequest => {
-      const arrived = deferred()
-      const released = deferred()
-      const handled = deferred()
-      holds.push({
-        method: match.method,
-        path: match.path,
-        arrive: arrived.resolve,
-        released: released.promise,
-        release: released.resolve,
-        done: handled.resolve,
-      })
-      return { arrived: arrived.promise, release: released.resolve, handled: handled.promise }
-    }
+    const held = HeldRequests.make(handle)
 
     const resetState = () => {
-      for (const h of holds) h.release()
-      holds = []
+      held.releaseAll()
       leads.clear()
       chatbotOf.clear()
       usedIds.clear()
@@ -544,7 +495,7 @@ export const startFakeGenericServer = (
       sender.clear()
     }
 
-    const control = yield* startFakeVendor({ handle: handleHeld, onReset: resetState, seed, faultBody })
+    const control = yield* startFakeVendor({ handle: held.handle, onReset: resetState, seed, faultBody })
 
     const putLead = (seedLead: GenericLeadSeed, putOptions: { readonly chatbotId?: string } = {}): GenericLead => {
       const at = iso()
@@ -576,7 +527,7 @@ export const startFakeGenericServer = (
       putLead,
       webhookDeliveries: sender.deliveries,
       webhooksSettled: sender.settled,
-      hold,
+      hold: held.hold,
     }
     return fake
   })
@@ -605,11 +556,3 @@ const mergeMetadata = (base: Metadata.Metadata, patch: Metadata.Metadata): Metad
 }
 
 const withoutNulls = (metadata: Metadata.Metadata): Metadata.Metadata => mergeMetadata({}, metadata)
-
-const deferred = () => {
-  let resolve: () => void = () => {}
-  const promise = new Promise<void>((r) => {
-    resolve = r
-  })
-  return { promise, resolve }
-}

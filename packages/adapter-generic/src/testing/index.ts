@@ -22,7 +22,6 @@ export {
   type GenericPagination,
   type GenericWebhookEvent,
   type GenericWebhookEventName,
-  type HeldRequest,
   startFakeGenericServer,
   startFakeGenericServerPromise,
 } from "./FakeGenericServer.js"

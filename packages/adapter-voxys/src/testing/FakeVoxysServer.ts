@@ -21,9 +21,11 @@ import {
   type FakeResponse,
   type FakeVendorControl,
   type Fault,
+  HeldRequests,
   runScoped,
   startFakeVendor,
 } from "@leadstate/core/testing"
+
 import { Effect, type Scope } from "effect"
 
 // ---------------------------------------------------------------------------------------------
@@ -278,16 +280,6 @@ export type VoxysLeadSeed = Partial<VoxysLead> & {
   readonly source_inbox_id?: number | null
 }
 
-/** A request held back by {@link FakeVoxysServerControl.hold}. */
-export interface HeldRequest {
-  /** Resolves when a matching request has arrived (it waits, unanswered). */
-  readonly arrived: Promise<void>
-  /** Lets it go on: it is handled as usual, even when its client gave up on it (it lands late). */
-  readonly release: () => void
-  /** Resolves once it has been handled after `release` (its change is applied). */
-  readonly handled: Promise<void>
-}
-
 /** The fake's control: the shared fault/recording control plus the account's CRM state. */
 export interface FakeVoxysServerControl extends FakeVendorControl {
   readonly accountId: number
@@ -321,7 +313,7 @@ export interface FakeVoxysServerControl extends FakeVendorControl {
    * late: after the adapter gave up on it, whenever the test releases it. `reset()` releases
    * every hold.
    */
-  readonly hold: (match: { readonly method?: string; readonly path?: string | RegExp }) => HeldRequest
+  readonly hold: (match: HeldRequests.HoldMatch) => HeldRequests.HeldRequest
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -962,51 +954,10 @@ export const startFakeVoxysServer = (
       return found.route.run(found.match, params, req)
     }
 
-    interface Hold {
-      readonly method: string | undefined
-      readonly path: string | RegExp | undefined
-      readonly arrive: () => void
-      readonly released: Promise<void>
-      readonly release: () => void
-      readonly done: () => void
-    }
-    let holds: Array<Hold> = []
-    const holding = (req: FakeRequest): Hold | undefined =>
-      holds.find(
-        (h) =>
-          (h.method === undefined || h.method.toUpperCase() === req.method) &&
-          (h.path === undefined || (typeof h.path === "string" ? h.path === req.path : h.path.test(req.path))),
-      )
-    const handleHeld = async (req: FakeRequest): Promise<FakeResponse> => {
-      const hold = holding(req)
-      if (hold === undefined) return handle(req)
-      holds = holds.filter((h) => h !== hold)
-      hold.arrive()
-      await hold.released
-      try {
-        return handle(req)
-      } finally {
-        hold.done()
-      }
-    }
-    const hold = (match: { readonly method?: string; readonly path?: string | RegExp }): HeldRequest => {
-      const arrived = deferred()
-      const released = deferred()
-      const handled = deferred()
-      holds.push({
-        method: match.method,
-        path: match.path,
-        arrive: arrived.resolve,
-        released: released.promise,
-        release: released.resolve,
-        done: handled.resolve,
-      })
-      return { arrived: arrived.promise, release: released.resolve, handled: handled.promise }
-    }
+    const held = HeldRequests.make(handle)
 
     const resetState = () => {
-      for (const h of holds) h.release()
-      holds = []
+      held.releaseAll()
       leads.clear()
       sourceInbox.clear()
       notes.clear()
@@ -1016,7 +967,7 @@ export const startFakeVoxysServer = (
       nextCardId = 1
     }
 
-    const control = yield* startFakeVendor({ handle: handleHeld, onReset: resetState, seed, faultBody })
+    const control = yield* startFakeVendor({ handle: held.handle, onReset: resetState, seed, faultBody })
 
     const putLead = (leadSeed: VoxysLeadSeed = {}): VoxysLead => {
       const { source_inbox_id: inbox, ...fields } = leadSeed
@@ -1084,7 +1035,7 @@ export const startFakeVoxysServer = (
             const view = cardView(c)
             return view === undefined ? [] : [view]
           }),
-      hold,
+      hold: held.hold,
     }
     return fake
   })
@@ -1100,11 +1051,3 @@ export const startFakeVoxysServer = (
 export const startFakeVoxysServerPromise = (
   options: FakeVoxysServerOptions,
 ): Promise<FakeVoxysServerControl & { readonly close: () => Promise<void> }> => runScoped(startFakeVoxysServer(options))
-
-const deferred = () => {
-  let resolve: () => void = () => {}
-  const promise = new Promise<void>((r) => {
-    resolve = r
-  })
-  return { promise, resolve }
-}

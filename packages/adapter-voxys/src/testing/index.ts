@@ -19,7 +19,6 @@ export {
   defaultFunnels,
   type FakeVoxysServerControl,
   type FakeVoxysServerOptions,
-  type HeldRequest,
   leadStatuses,
   startFakeVoxysServer,
   startFakeVoxysServerPromise,

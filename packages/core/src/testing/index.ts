@@ -24,4 +24,5 @@ export {
   type WebhookDelivery,
   type WebhookSender,
 } from "./FakeVendor.js"
+export * as HeldRequests from "./HeldRequests.js"
 export { type ServedHandler, serveHandler } from "./serveHandler.js"
