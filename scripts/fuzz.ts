@@ -14,6 +14,7 @@ import { VoxysAdapter } from "@leadstate/adapter-voxys"
 import { autoDealer, CrmWebhooks, Lifecycle, type RetryPolicy, type StateMap, type SyncIntent } from "@leadstate/core"
 import { coreTargets, type FuzzTarget, VendorResponses, Webhooks } from "@leadstate/testkit/fuzz"
 import { Either, FastCheck as fc, Redacted } from "effect"
+import * as Defaults from "../packages/cli/src/Defaults.js"
 
 const lifecycle = Lifecycle.unsafeMake(autoDealer)
 
@@ -30,52 +31,10 @@ const retry: RetryPolicy.RetryPolicy = {
 /** A write that may have landed is read back at once, not after the default 2 s. */
 const ambiguous = { settleMs: 1 }
 
-// The state maps of examples/adapters/*.json.
-const genericMap: StateMap.StateMapConfig = {
-  states: {
-    new: "new",
-    contacted: "contacted",
-    followup_1: "follow_up",
-    followup_2: "follow_up",
-    followup_3: "follow_up",
-    snoozed: "follow_up",
-    interested: "qualified",
-    test_drive_booked: "qualified",
-    converted: "converted",
-    lost: "lost",
-  },
-  reverse: { follow_up: "followup_1", qualified: "interested" },
-}
-const uservoxMap: StateMap.StateMapConfig = {
-  states: {
-    new: "new_lead",
-    contacted: "make_first_call",
-    followup_1: "schedule_second_call",
-    followup_2: "followup_2",
-    followup_3: "followup_3",
-    interested: "interested",
-    test_drive_booked: "test_drive",
-    converted: "retail",
-    lost: "lost",
-    snoozed: "callback_later",
-  },
-  dispositions: { bought_elsewhere: "Lost to Co-dealer", wrong_number: "Wrong Number" },
-}
-const voxysMap: StateMap.StateMapConfig = {
-  states: {
-    new: "open",
-    contacted: "open",
-    followup_1: "open",
-    followup_2: "open",
-    followup_3: "open",
-    interested: "open",
-    test_drive_booked: "open",
-    converted: "won",
-    lost: "lost",
-    snoozed: "snoozed",
-  },
-  reverse: { open: "contacted" },
-}
+// The state maps of examples/adapters/*.json, as the CLI's defaults hold them.
+const genericMap: StateMap.StateMapConfig = Defaults.generic.stateMap
+const uservoxMap: StateMap.StateMapConfig = Defaults.uservox.stateMap
+const voxysMap: StateMap.StateMapConfig = Defaults.voxys.stateMap
 
 const at = 1_790_000_000_000
 const intents: ReadonlyArray<SyncIntent.SyncIntent> = [

@@ -148,7 +148,7 @@ const movesOf = (lifecycle: Lifecycle, events: ReadonlyArray<PathEvent>): Readon
     if (s.snoozable) add(snooze, snoozeState)
     if (s.followUpNext !== undefined) add(followUpDue, s.followUpNext.to)
     for (const rule of s.reopen.values()) {
-      // The machine's guard: any reason when the rule lists none, else one of its reasons.
+      // The machine's guard accepts every reason when the rule lists none, else one of its reasons.
       let first: number | undefined
       if (rule.reasons === undefined) first = anyReopenEvent.get(rule.to)
       else {
