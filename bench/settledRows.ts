@@ -23,6 +23,7 @@ import * as PgLeadStore from "@leadstate/store-sql/pg"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { startPostgres } from "@leadstate/testkit/postgres"
 import { Context, Effect, Either, Layer, Option, Redacted, type Scope } from "effect"
+import { counting } from "./countingStore.js"
 
 const quick = process.argv.includes("--quick")
 
@@ -64,32 +65,6 @@ const confirming = CrmAdapter.make({
   },
   handlers: { CreateLead: confirm(), SetState: confirm(), MergeMetadata: confirm() },
 })
-
-/** The store, counting its calls by method (whatever methods the store has). */
-const counting = (inner: LeadStore.LeadStoreService) => {
-  const calls: Record<string, number> = {}
-  const wrap =
-    <Args extends ReadonlyArray<unknown>, R>(name: string, f: (...args: Args) => R) =>
-    (...args: Args): R => {
-      calls[name] = (calls[name] ?? 0) + 1
-      return f(...args)
-    }
-  const store: LeadStore.LeadStoreService = {
-    load: wrap("load", inner.load),
-    save: wrap("save", inner.save),
-    saveVendorChange: wrap("saveVendorChange", inner.saveVendorChange),
-    setVendorLeadId: wrap("setVendorLeadId", inner.setVendorLeadId),
-    claim: wrap("claim", inner.claim),
-    updateOutbox: wrap("updateOutbox", inner.updateOutbox),
-    outbox: wrap("outbox", inner.outbox),
-    hasUnsettled: wrap("hasUnsettled", inner.hasUnsettled),
-    oldestAccepted: wrap("oldestAccepted", inner.oldestAccepted),
-    dueLeads: wrap("dueLeads", inner.dueLeads),
-    rememberEvent: wrap("rememberEvent", inner.rememberEvent),
-  }
-  const snapshot = () => ({ ...calls })
-  return { store, snapshot }
-}
 
 const settledEntries = (leadId: string, version: number, count: number): Array<LeadStore.OutboxEntry> =>
   Array.from({ length: count }, (_, i) => ({
@@ -138,7 +113,7 @@ const runStore = <E>(
   Effect.gen(function* () {
     const sets: Array<SetUnderTest> = []
     for (const settled of [0, CONFIG.settled]) {
-      const { store, snapshot } = counting(yield* open(`s${settled}_`))
+      const { store, counts: snapshot } = counting(yield* open(`s${settled}_`))
       const engine = yield* LeadEngine.make(lifecycle, { leaseMs: 60_000 }).pipe(
         Effect.provideService(CrmAdapter.CrmAdapter, confirming),
         Effect.provideService(LeadStore.LeadStore, store),

@@ -2,6 +2,7 @@ import { request as httpRequest } from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { GenericAdapter } from "@leadstate/adapter-generic"
 import { Effect, Either, Exit, FastCheck as fc, Redacted, Ref, TestClock } from "effect"
+import { stateMap } from "../../../examples/engine.js"
 import * as CrmWebhooks from "../src/CrmWebhooks.js"
 import { autoDealer } from "../src/examples/autoDealer.js"
 import * as LeadStore from "../src/LeadStore.js"
@@ -16,21 +17,7 @@ const SECRET = "whsec_inbox_test_secret_value"
 const webhooks = Either.getOrThrow(
   GenericAdapter.makeWebhooks({
     lifecycle: Lifecycle.unsafeMake(autoDealer),
-    stateMap: {
-      states: {
-        new: "new",
-        contacted: "contacted",
-        followup_1: "follow_up",
-        followup_2: "follow_up",
-        followup_3: "follow_up",
-        interested: "qualified",
-        test_drive_booked: "qualified",
-        converted: "converted",
-        lost: "lost",
-        snoozed: "follow_up",
-      },
-      reverse: { follow_up: "followup_1", qualified: "interested" },
-    },
+    stateMap,
     baseUrl: "http://127.0.0.1:1",
     apiKey: Redacted.make("sk-workspace_unused"),
     webhookSecret: Redacted.make(SECRET),
