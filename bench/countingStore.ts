@@ -21,12 +21,15 @@ export const counting = (inner: LeadStore.LeadStoreService): CountingStore => {
     }
   const store: LeadStore.LeadStoreService = {
     load: wrap("load", inner.load),
+    loadForWrite: wrap("loadForWrite", inner.loadForWrite),
     save: wrap("save", inner.save),
+    history: wrap("history", inner.history),
     saveVendorChange: wrap("saveVendorChange", inner.saveVendorChange),
     setVendorLeadId: wrap("setVendorLeadId", inner.setVendorLeadId),
     claim: wrap("claim", inner.claim),
     updateOutbox: wrap("updateOutbox", inner.updateOutbox),
     outbox: wrap("outbox", inner.outbox),
+    outboxEntry: wrap("outboxEntry", inner.outboxEntry),
     hasUnsettled: wrap("hasUnsettled", inner.hasUnsettled),
     oldestAccepted: wrap("oldestAccepted", inner.oldestAccepted),
     dueLeads: wrap("dueLeads", inner.dueLeads),

@@ -138,9 +138,9 @@ const contactOf = (i: number) => ({
   phone: `+9198${String(10_000_000 + i)}`,
 })
 
-/** Steps of the journey a lead has been through: its history minus start and rollbacks. */
-const stepsTaken = (snapshot: { readonly history: ReadonlyArray<{ readonly event: string }> }) =>
-  snapshot.history.filter((h) => h.event !== "start" && h.event !== "rollback").length
+/** Steps of the journey a lead has been through: its history log minus start and rollbacks. */
+const stepsTaken = (history: ReadonlyArray<{ readonly event: string }>) =>
+  history.filter((h) => h.event !== "start" && h.event !== "rollback").length
 
 const bump = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1
@@ -271,7 +271,7 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
             for (;;) {
               const lead = yield* store.load(leadId)
               if (Option.isNone(lead)) return yield* Effect.dieMessage(`lead ${leadId} vanished`)
-              const done = stepsTaken(lead.value.snapshot) + refusedSteps(leadId)
+              const done = stepsTaken(yield* store.history(leadId)) + refusedSteps(leadId)
               const event = journey[done]
               if (event === undefined) return
               const result = yield* Effect.either(engine.apply(leadId, event))
@@ -358,9 +358,10 @@ export const runEngineUnderFaults = (options: FaultScenarioOptions): Effect.Effe
       const leadId = leadIdOf(i)
       const lead = Option.getOrThrow(yield* store2.load(leadId))
       const snapshot = lead.snapshot
-      const steps = stepsTaken(snapshot)
+      const history = yield* store2.history(leadId)
+      const steps = stepsTaken(history)
       applied += steps
-      rollbacks += snapshot.history.filter((h) => h.event === "rollback").length
+      rollbacks += history.filter((h) => h.event === "rollback").length
       if (steps + refusedSteps(leadId) > 5) duplicatedInEngine.push(`${leadId}: ${steps} steps applied`)
       const entries = yield* store2.outbox(leadId)
       const setStates = entries.filter((e) => e.intent._tag === "SetState")

@@ -113,8 +113,8 @@ const snapshotDiff = (x: LeadSnapshot.LeadSnapshot, y: LeadSnapshot.LeadSnapshot
   if (x.snoozedFrom !== y.snoozedFrom) return "snoozedFrom"
   if (x.due?.event !== y.due?.event || x.due?.at !== y.due?.at) return "due"
   if (!sameFields(x.metadata, y.metadata)) return "metadata"
-  if (x.history.length !== y.history.length) return "history length"
-  if (!sameEntry(x.history[x.history.length - 1], y.history[y.history.length - 1])) return "last history entry"
+  if (x.recent.length !== y.recent.length) return "recent length"
+  if (!sameEntry(x.recent[x.recent.length - 1], y.recent[y.recent.length - 1])) return "last history entry"
   return undefined
 }
 const intentDiff = (x: SyncIntent | undefined, y: SyncIntent | undefined): string | undefined =>
@@ -424,7 +424,7 @@ heldActors = []
 let avgHistory = 0
 const heapAfterA = heapPerLead(() => {
   const snaps = runSubsetA(lifecycle)
-  avgHistory = snaps.reduce((n, s) => n + s.history.length, 0) / snaps.length
+  avgHistory = snaps.reduce((n, s) => n + s.recent.length, 0) / snaps.length
   return snaps
 })
 const heapAfterA0 = heapPerLead(() => runSubsetA(noHistory))
@@ -441,8 +441,8 @@ heldActors = []
 const bytes = (s: string) => Buffer.byteLength(s, "utf8")
 const typical = verified.typical
 if (typical === undefined) throw new Error("no typical mid-journey snapshot found in the stream")
-const jsonTypicalNoHistory = LeadSnapshot.toJson({ ...typical, history: [] })
-const jsonTypicalBare = LeadSnapshot.toJson({ ...typical, history: [], metadata: {} })
+const jsonTypicalNoHistory = LeadSnapshot.toJson({ ...typical, recent: [] })
+const jsonTypicalBare = LeadSnapshot.toJson({ ...typical, recent: [], metadata: {} })
 const jsonTypicalHistory = LeadSnapshot.toJson(typical)
 let sumNoHistory = 0
 let sumHistory = 0
@@ -450,9 +450,9 @@ let sumEntries = 0
 // Every 10th lead: the encoder is slow on long histories, and a tenth gives the same mean.
 const sampled = verified.finals.filter((_, i) => i % 10 === 0)
 for (const s of sampled) {
-  sumNoHistory += bytes(LeadSnapshot.toJson({ ...s, history: [] }))
+  sumNoHistory += bytes(LeadSnapshot.toJson({ ...s, recent: [] }))
   sumHistory += bytes(LeadSnapshot.toJson(s))
-  sumEntries += s.history.length
+  sumEntries += s.recent.length
 }
 const L = verified.finals.length
 const LS = sampled.length
@@ -522,22 +522,79 @@ row(
   `snapshot JSON, same lead, no history, its metadata (${Object.keys(typical.metadata).length} keys)`,
   `${bytes(jsonTypicalNoHistory)} B`,
 )
-row(`snapshot JSON, same lead, with its history (${typical.history.length} entries)`, `${bytes(jsonTypicalHistory)} B`)
+row(
+  `snapshot JSON, same lead, with its recent history (${typical.recent.length} entries)`,
+  `${bytes(jsonTypicalHistory)} B`,
+)
 row(`snapshot JSON, mean over ${int(LS)} leads at end of stream, no history`, `${int(sumNoHistory / LS)} B`)
 row(
-  `snapshot JSON, mean over the same leads, with history (mean ${(sumEntries / LS).toFixed(0)} entries)`,
+  `snapshot JSON, mean over the same leads, with recent history (mean ${(sumEntries / LS).toFixed(0)} entries)`,
   `${int(sumHistory / LS)} B`,
 )
 row("heap per lead held, (a) new lead snapshot", `${int(heapFreshA)} B`)
 row("heap per lead held, (d) new started actor", `${int(heapFreshD)} B`)
 row(
-  `heap per lead held, (a) snapshot after its events (history ${avgHistory.toFixed(0)} entries)`,
+  `heap per lead held, (a) snapshot after its events (recent ${avgHistory.toFixed(0)} entries)`,
   `${int(heapAfterA)} B`,
 )
 row("heap per lead held, (a) snapshot after its events, historyLimit 0", `${int(heapAfterA0)} B`)
 row("heap per lead held, (d) actor after the same events", `${int(heapAfterD)} B`)
 console.log(
   `  (heap rows: ${int(L)} leads for new ones, the first ${int(M)} leads after their ${int(subEvents.length)} events)`,
+)
+console.log("")
+
+// transition() against a lead's history length: the same move applied to a lead just created
+// and to one that made 10,000 moves before (its log is the store's; the snapshot keeps `recent`).
+const cycleLifecycle = Lifecycle.unsafeMake(autoDealer)
+const historyBase = (moves: number): LeadSnapshot.LeadSnapshot => {
+  let s = start(cycleLifecycle, { leadId: "h", at: stream.createdAt }).snapshot
+  const to = (state: string, disposition?: string) =>
+    disposition === undefined ? { type: "transition", to: state } : { type: "transition", to: state, disposition }
+  s = Either.getOrThrow(transition(cycleLifecycle, s, to("contacted"))).snapshot
+  for (let i = 0; i < moves; i++) {
+    // snooze and wake: a two-step cycle the auto-dealer lifecycle allows from "contacted"
+    const step = transition(
+      cycleLifecycle,
+      s,
+      i % 2 === 0 ? { type: "snooze", until: s.updatedAt + 1_000 } : { type: "wake" },
+    )
+    s = Either.getOrThrow(step).snapshot
+  }
+  return s
+}
+const base0 = historyBase(0)
+const base10k = historyBase(10_000)
+const historyEvent = { type: "transition", to: "interested", disposition: "price_inquiry" }
+const timeHistory = (base: LeadSnapshot.LeadSnapshot, n: number): number => {
+  const c0 = process.cpuUsage()
+  for (let i = 0; i < n; i++) {
+    if (Either.isLeft(transition(cycleLifecycle, base, historyEvent))) throw new Error("history bench move refused")
+  }
+  const c = process.cpuUsage(c0)
+  return ((c.user + c.system) * 1_000) / n
+}
+const historyN = 200_000
+timeHistory(base0, historyN / 4)
+timeHistory(base10k, historyN / 4)
+const h0: Array<number> = []
+const h10k: Array<number> = []
+for (let round = 0; round < 5; round++) {
+  if (round % 2 === 0) {
+    h0.push(timeHistory(base0, historyN))
+    h10k.push(timeHistory(base10k, historyN))
+  } else {
+    h10k.push(timeHistory(base10k, historyN))
+    h0.push(timeHistory(base0, historyN))
+  }
+}
+const ratioHistory = median(h10k) / median(h0)
+console.log("transition() and history length (the same move; cpu ns/event, median of 5 interleaved runs of 200,000)")
+console.log(
+  `  lead with 0 earlier moves             ${lpad(int(median(h0)), 8)} ns   (snapshot recent: ${base0.recent.length})`,
+)
+console.log(
+  `  lead with 10,000 earlier moves        ${lpad(int(median(h10k)), 8)} ns   (snapshot recent: ${base10k.recent.length}, version ${base10k.version})`,
 )
 console.log("")
 
@@ -553,6 +610,9 @@ console.log(
 )
 console.log(
   `  (a) more than 100x faster than (c): ${pad(`${ratioCA.toFixed(1)}x on the same ${int(P)} events (wall ${ratioCAWall.toFixed(1)}x; ${ratioCAFull.toFixed(1)}x vs (a) on the full stream)`, 44)} ${verdict(ratioCA > 100)}`,
+)
+console.log(
+  `  transition() at 10,000 history entries within 1.5x of 0: ${pad(`${ratioHistory.toFixed(2)}x`, 28)} ${verdict(ratioHistory <= 1.5)}`,
 )
 const bare = bytes(jsonTypicalBare)
 const withMeta = bytes(jsonTypicalNoHistory)

@@ -169,6 +169,9 @@ const fail = (
   detail?: string,
 ): SwitchResult => ({ ok: false, error: new SwitchError(tag, leadId, state, to, allowed, detail) })
 
+/** Entries a snapshot keeps in `recent` (`Lifecycle.defaultHistoryLimit`). */
+const RECENT = 10
+
 const invalid = (leadId: string, state: string, detail: string): SwitchResult =>
   fail("InvalidEvent", leadId, state, undefined, NONE, detail)
 
@@ -202,10 +205,11 @@ const moveTo = (
   if (disposition !== undefined) entry.disposition = disposition
   if (note !== undefined) entry.note = note
   if (actor !== undefined) entry.actor = actor
-  const history = s.history.slice()
-  history.push(entry)
+  // The snapshot keeps the last RECENT entries (the lifecycle's default historyLimit).
+  const recent = s.recent.length >= RECENT ? s.recent.slice(s.recent.length - RECENT + 1) : s.recent.slice()
+  recent.push(entry)
   const next: { -readonly [K in keyof LeadSnapshot]: LeadSnapshot[K] } = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     leadId: s.leadId,
     state: to,
     previousState: s.state,
@@ -213,7 +217,7 @@ const moveTo = (
     updatedAt: at,
     version: s.version + 1,
     metadata: metadata === undefined ? s.metadata : mergeMetadata(s.metadata, metadata),
-    history,
+    recent,
   }
   if (disposition !== undefined) next.disposition = disposition
   if (snoozedFrom !== undefined) next.snoozedFrom = snoozedFrom

@@ -11,6 +11,7 @@ import {
   Cause,
   Clock,
   Context,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -26,15 +27,22 @@ import type { CrmAdapterService, LeadRef, SyncReceipt } from "./CrmAdapter.js"
 import { CrmAdapter } from "./CrmAdapter.js"
 import { CrmError } from "./CrmError.js"
 import { CrmWebhooks, type LeadChanged, type RawWebhook, WebhookError } from "./CrmWebhooks.js"
-import type { HistoryEntry, LeadSnapshot } from "./LeadSnapshot.js"
-import { entryId, LeadStore, type OutboxEntry, type StoredLead, StoreError, type VersionConflict } from "./LeadStore.js"
+import { currentSchemaVersion, type HistoryEntry, type LeadSnapshot } from "./LeadSnapshot.js"
+import {
+  entryId,
+  type LeadForWrite,
+  LeadStore,
+  type OutboxEntry,
+  StoreError,
+  type VersionConflict,
+} from "./LeadStore.js"
 import type { Lifecycle } from "./Lifecycle.js"
 import type { LifecycleError } from "./LifecycleError.js"
 import type * as Metadata from "./Metadata.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { dueEvents } from "./Scheduler.js"
 import type { SetState, SyncIntent } from "./SyncIntent.js"
-import { startChecked, type Transitioned, transition } from "./transition.js"
+import { appendRecent, startChecked, type Transitioned, transition } from "./transition.js"
 import * as WebhookBody from "./WebhookBody.js"
 import { checkClockSkew, defaultMaxClockSkewMs } from "./WebhookInbox.js"
 import * as WriteId from "./WriteId.js"
@@ -95,9 +103,9 @@ export interface EngineOptions {
    * dead sender's request until that request's timeout; a shorter lease can send it twice.
    */
   readonly leaseMs?: number
-  /** Entries claimed per batch by `dispatchDue`. Default 100. */
+  /** At most this many entries per claim of `dispatchDue`. Default 100. */
   readonly batchSize?: number
-  /** Deliveries in flight at once within a batch (each of a different lead). Default 8. */
+  /** Deliveries in flight at once in `dispatchDue` (each of a different lead). Default 8. */
   readonly dispatchConcurrency?: number
   /**
    * How long an accepted write may wait for its webhook. Past it, `dispatchDue` reads the lead
@@ -281,13 +289,16 @@ export const make = (
     const maxWebhookBodyBytes = options.maxWebhookBodyBytes ?? WebhookBody.defaultMaxBytes
     const maxClockSkewMs = options.maxClockSkewMs ?? defaultMaxClockSkewMs
     const spanAttributes = (leadId: string) => ({ "leadstate.lead_id": leadId, "leadstate.vendor": adapter.vendor })
+    // One span per engine operation, without a stack trace: capturing one per call cost about
+    // a third of an apply's CPU on the in-memory store; the attributes say what it was.
 
-    const load = (leadId: string) =>
+    /** The lead and whether it has unsettled writes: one store round trip. */
+    const loadForWrite = (leadId: string) =>
       Effect.flatMap(
-        store.load(leadId),
+        store.loadForWrite(leadId),
         Option.match({
           onNone: () => Effect.fail(new LeadNotFound({ leadId })),
-          onSome: (lead) => Effect.succeed(lead),
+          onSome: (loaded) => Effect.succeed(loaded),
         }),
       )
 
@@ -313,22 +324,22 @@ export const make = (
      * A snapshot returning the lead to `target`, the state the vendor last confirmed (history
      * event "rollback"), so that engine and vendor agree again after a write failed for good.
      */
-    const compensate = (snapshot: LeadSnapshot, intent: SetState, target: RollbackTarget, at: number): LeadSnapshot => {
-      const before = snapshot.history.length >= 2 ? snapshot.history[snapshot.history.length - 2] : undefined
+    const compensate = (snapshot: LeadSnapshot, intent: SetState, target: RollbackTarget, at: number): Transitioned => {
+      // The move before the failed one, when the snapshot still has it in `recent`.
+      const before = snapshot.recent.length >= 2 ? snapshot.recent[snapshot.recent.length - 2] : undefined
       const entry: HistoryEntry = { event: "rollback", from: intent.to, to: target.state, at }
-      const history = [...snapshot.history, entry]
-      const limit = lifecycle.historyLimit
       const interval = lifecycle.followUpIntervalMs
       const next: { -readonly [K in keyof LeadSnapshot]: LeadSnapshot[K] } = {
-        schemaVersion: snapshot.schemaVersion,
+        schemaVersion: currentSchemaVersion,
         leadId: snapshot.leadId,
         state: target.state,
         previousState: intent.to,
+        // Back where it was: since when it was there, when the failed move left that state.
         enteredAt: before !== undefined && before.to === target.state ? before.at : at,
         updatedAt: at,
         version: snapshot.version + 1,
         metadata: snapshot.metadata,
-        history: history.length > limit ? history.slice(history.length - limit) : history,
+        recent: appendRecent(lifecycle, snapshot.recent, entry),
       }
       if (target.disposition !== undefined) next.disposition = target.disposition
       if (interval !== undefined && lifecycle.states.get(target.state)?.followUpNext !== undefined) {
@@ -339,7 +350,7 @@ export const make = (
         next.snoozedFrom = target.snooze.from
         next.due = { event: "wake", at: target.snooze.until }
       }
-      return next
+      return { snapshot: next, intents: [], history: [entry] }
     }
 
     /** Moves a lead back after its SetState failed, when nothing moved it since. */
@@ -365,7 +376,8 @@ export const make = (
           disposition: undefined,
           snooze: undefined,
         }
-        const saved = yield* Effect.either(store.save(compensate(snapshot, intent, target, now), snapshot.version, []))
+        const back = compensate(snapshot, intent, target, now)
+        const saved = yield* Effect.either(store.save(back.snapshot, snapshot.version, [], back.history))
         if (Either.isLeft(saved)) {
           if (saved.left._tag === "StoreError") return yield* Effect.fail(saved.left)
           tally.notRolledBack.push({ entryId: entry.id, reason: saved.left.message })
@@ -495,8 +507,9 @@ export const make = (
         for (let waited = 0; sendsInFlight.has(leadId) && waited < 2_000; waited += 10) {
           yield* Effect.sleep(Duration.millis(10))
         }
-        const entry = (yield* store.outbox(leadId)).find((e) => e.id === writeId)
-        if (entry === undefined) return "unmatched" as const
+        const found = yield* store.outboxEntry(leadId, writeId)
+        if (Option.isNone(found)) return "unmatched" as const
+        const entry = found.value
         if (entry.status === "confirmed") {
           yield* Effect.logWarning("the vendor applied a write of ours a second time").pipe(
             Effect.annotateLogs({ leadId, entryId: writeId }),
@@ -630,50 +643,112 @@ export const make = (
             deliveries.delete(entry.id)
           }),
         ),
-        Effect.withSpan("LeadEngine.dispatch", { attributes: { ...spanAttributes(entry.leadId), entry: entry.id } }),
+        Effect.withSpan("LeadEngine.dispatch", {
+          attributes: { ...spanAttributes(entry.leadId), entry: entry.id },
+          captureStackTrace: false,
+        }),
       )
 
     const report = (tally: Tally): DispatchReport => ({ ...tally, notRolledBack: [...tally.notRolledBack] })
 
+    /**
+     * Delivers what is due, pipelined: `dispatchConcurrency` senders, each taking the next
+     * claimed entry as soon as it is free; a sender finding none claims as many entries as
+     * senders are idle (at most `batchSize`), so a free slot is filled at once (no waiting for a
+     * whole batch) and several engines on one store share the backlog instead of one leasing a
+     * large batch. Claims are one at a time within the engine; a claim holds at most one entry
+     * per lead and a lead's next entry is claimable only once the earlier one is settled, so a
+     * lead's writes still go out one at a time, in order. Returns when a claim finds nothing
+     * left to deliver.
+     */
     const dispatchDue: Effect.Effect<DispatchReport, StoreError> = Effect.gen(function* () {
       const tally = emptyTally()
-      for (;;) {
-        const now = yield* Clock.currentTimeMillis
-        const claimed = yield* store.claim(now, batchSize, leaseMs)
-        if (claimed.length === 0) break
-        // An entry still being delivered here (its lease ran out on a busy loop) is skipped: the
-        // claim renewed its lease, and its own delivery settles it.
-        const batch = claimed.filter((entry) => !deliveries.has(entry.id))
-        for (const entry of batch) deliveries.add(entry.id)
-        if (batch.length === 0) break
-        // A batch holds at most one entry per lead, so its deliveries can run side by side.
-        yield* Effect.forEach(batch, (entry) => deliver(entry, tally), {
-          discard: true,
-          concurrency: dispatchConcurrency,
-        }).pipe(
-          Effect.ensuring(
-            Effect.sync(() => {
-              for (const entry of batch) deliveries.delete(entry.id)
-            }),
-          ),
-        )
-      }
+      const claimed: Array<OutboxEntry> = []
+      const claimLock = yield* Effect.makeSemaphore(1)
+      let busy = 0
+      let drained = false
+      // Completed when any delivery ends: an idle sender waits on it before claiming again.
+      let delivered = yield* Deferred.make<void>()
+      const next: Effect.Effect<OutboxEntry | "wait" | undefined, StoreError> = claimLock.withPermits(1)(
+        Effect.gen(function* () {
+          if (claimed.length === 0 && !drained) {
+            const now = yield* Clock.currentTimeMillis
+            const limit = Math.max(1, Math.min(batchSize, dispatchConcurrency - busy))
+            const batch = yield* store.claim(now, limit, leaseMs)
+            // An entry still being delivered here (its lease ran out on a busy loop) is skipped:
+            // the claim renewed its lease, and its own delivery settles it.
+            for (const entry of batch) {
+              if (deliveries.has(entry.id)) continue
+              deliveries.add(entry.id)
+              claimed.push(entry)
+            }
+            // Nothing to deliver and nothing in flight here: done. With deliveries in flight, a
+            // lead's next write may become due when one ends: wait for that, then claim again.
+            if (claimed.length === 0) {
+              if (busy === 0) drained = true
+              else return "wait" as const
+            }
+          }
+          const entry = claimed.shift()
+          if (entry !== undefined) busy++
+          return entry
+        }),
+      )
+      const sender = Effect.gen(function* () {
+        for (;;) {
+          const ended = delivered
+          const entry = yield* next
+          if (entry === undefined) return
+          if (entry === "wait") {
+            yield* Deferred.await(ended)
+            continue
+          }
+          yield* deliver(entry, tally).pipe(
+            Effect.ensuring(
+              Effect.gen(function* () {
+                busy--
+                deliveries.delete(entry.id)
+                const done = delivered
+                delivered = yield* Deferred.make<void>()
+                yield* Deferred.succeed(done, undefined)
+              }),
+            ),
+          )
+        }
+      })
+      yield* Effect.all(
+        Array.from({ length: Math.max(1, dispatchConcurrency) }, () => sender),
+        { concurrency: "unbounded", discard: true },
+      ).pipe(
+        // Claimed but not started (interrupted, or a store failure elsewhere): leased, not ours.
+        Effect.ensuring(
+          Effect.sync(() => {
+            for (const entry of claimed) deliveries.delete(entry.id)
+          }),
+        ),
+      )
       return report(tally)
-    }).pipe(Effect.withSpan("LeadEngine.dispatchDue", { attributes: { "leadstate.vendor": adapter.vendor } }))
+    }).pipe(
+      Effect.withSpan("LeadEngine.dispatchDue", {
+        attributes: { "leadstate.vendor": adapter.vendor },
+        captureStackTrace: false,
+      }),
+    )
 
     /** Saves a step and delivers its entries (pre-leased to this caller). */
-    const commit = (previous: StoredLead | undefined, step: Transitioned, resyncing = false) =>
+    const commit = (previous: LeadForWrite | undefined, step: Transitioned, resyncing = false) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const leadId = step.snapshot.leadId
         // The outbox is read only for a lead not (yet) at the vendor: did its create fail for good?
         const stranded =
-          previous !== undefined && previous.vendorLeadId === undefined
+          previous !== undefined && previous.lead.vendorLeadId === undefined
             ? notCreated(yield* store.outbox(leadId))
             : undefined
         if (stranded !== undefined && !resyncing) return yield* new LeadNotAtVendor({ leadId, reason: stranded })
         // An older write of the lead that is not settled yet goes first (via dispatchDue).
-        const blocked = previous !== undefined && (yield* store.hasUnsettled(leadId))
+        const blocked = previous?.unsettled === true
+        const expected = previous?.lead.snapshot.version
         const entries: Array<OutboxEntry> = step.intents.map((intent, index) => ({
           id: entryId(leadId, step.snapshot.version, index),
           leadId,
@@ -686,7 +761,7 @@ export const make = (
           availableAt: blocked ? now : now + leaseMs,
         }))
         if (blocked) {
-          yield* store.save(step.snapshot, previous?.snapshot.version, entries)
+          yield* store.save(step.snapshot, expected, entries, step.history)
           return { _tag: "Queued", retryAt: now, error: undefined } satisfies Outcome
         }
         // Leased to this caller: in the in-flight set until each is delivered or released.
@@ -696,11 +771,11 @@ export const make = (
         })
         return yield* Effect.ensuring(
           Effect.gen(function* () {
-            yield* store.save(step.snapshot, previous?.snapshot.version, entries)
+            yield* store.save(step.snapshot, expected, entries, step.history)
             const tally = emptyTally()
             let outcome: Outcome = { _tag: "Confirmed" }
             for (const entry of entries) {
-              const fresh = entry === entries[0] ? { vendorLeadId: previous?.vendorLeadId } : undefined
+              const fresh = entry === entries[0] ? { vendorLeadId: previous?.lead.vendorLeadId } : undefined
               const delivered = yield* deliver(entry, tally, fresh)
               if (delivered._tag === "Failed") return yield* Effect.fail(delivered.error)
               if (delivered._tag === "Queued") {
@@ -726,12 +801,12 @@ export const make = (
 
     const apply = (leadId: string, event: unknown): Effect.Effect<Outcome, ApplyError> =>
       Effect.gen(function* () {
-        const lead = yield* load(leadId)
+        const loaded = yield* loadForWrite(leadId)
         const now = yield* Clock.currentTimeMillis
-        const step = transition(lifecycle, lead.snapshot, stamp(event, now))
+        const step = transition(lifecycle, loaded.lead.snapshot, stamp(event, now))
         if (Either.isLeft(step)) return yield* Effect.fail(step.left)
-        return yield* commit(lead, step.right)
-      }).pipe(Effect.withSpan("LeadEngine.apply", { attributes: spanAttributes(leadId) }))
+        return yield* commit(loaded, step.right)
+      }).pipe(Effect.withSpan("LeadEngine.apply", { attributes: spanAttributes(leadId), captureStackTrace: false }))
 
     const create = (leadId: string, opts: { readonly at?: number; readonly metadata: Metadata.Metadata }) =>
       Effect.gen(function* () {
@@ -744,11 +819,12 @@ export const make = (
         const started = startChecked(lifecycle, { leadId, at, metadata: opts.metadata })
         if (Either.isLeft(started)) return yield* Effect.fail(started.left)
         return yield* commit(undefined, started.right)
-      }).pipe(Effect.withSpan("LeadEngine.create", { attributes: spanAttributes(leadId) }))
+      }).pipe(Effect.withSpan("LeadEngine.create", { attributes: spanAttributes(leadId), captureStackTrace: false }))
 
     const resync = (leadId: string): Effect.Effect<Outcome, ApplyError> =>
       Effect.gen(function* () {
-        const lead = yield* load(leadId)
+        const loaded = yield* loadForWrite(leadId)
+        const lead = loaded.lead
         const entries = yield* store.outbox(leadId)
         const now = yield* Clock.currentTimeMillis
         const current = lead.snapshot
@@ -770,20 +846,20 @@ export const make = (
           const confirmed = entries.findLast((e) => e.status === "confirmed" && targetOf(e.intent) !== undefined)
           intents.push(toCurrent((confirmed === undefined ? undefined : targetOf(confirmed.intent)) ?? current.state))
         }
-        return yield* commit(lead, { snapshot, intents }, true)
-      }).pipe(Effect.withSpan("LeadEngine.resync", { attributes: spanAttributes(leadId) }))
+        return yield* commit(loaded, { snapshot, intents, history: [] }, true)
+      }).pipe(Effect.withSpan("LeadEngine.resync", { attributes: spanAttributes(leadId), captureStackTrace: false }))
 
     /** Applies a vendor-side change: saved, with its writes recorded as already confirmed. */
     const applyVendorChange = (leadId: string, event: LeadChanged) =>
       Effect.gen(function* () {
-        const lead = yield* load(leadId)
+        const { lead, unsettled: behindOurs } = yield* loadForWrite(leadId)
         if (event.at < lead.snapshot.updatedAt) return "stale" as const
         const step = transition(lifecycle, lead.snapshot, event.event)
         if (Either.isLeft(step)) return step.left
         const now = yield* Clock.currentTimeMillis
-        // The vendor already has this change, unless writes of ours are still on their way: they
-        // are older and would overwrite it there, so then it is sent again after them.
-        const behindOurs = yield* store.hasUnsettled(leadId)
+        // The vendor already has this change, unless writes of ours are still on their way
+        // (`behindOurs`): they are older and would overwrite it there, so then it is sent again
+        // after them.
         const entries: Array<OutboxEntry> = step.right.intents.map((intent, index) => ({
           id: entryId(leadId, step.right.snapshot.version, index),
           leadId,
@@ -793,7 +869,13 @@ export const make = (
           availableAt: now,
         }))
         // The event is recorded with the change, atomically: a crash loses neither.
-        yield* store.saveVendorChange(step.right.snapshot, lead.snapshot.version, entries, event.vendorEventId)
+        yield* store.saveVendorChange(
+          step.right.snapshot,
+          lead.snapshot.version,
+          entries,
+          event.vendorEventId,
+          step.right.history,
+        )
         return "applied" as const
       }).pipe(Effect.retry({ times: 3, while: (e) => e._tag === "VersionConflict" }))
 
@@ -898,7 +980,12 @@ export const make = (
           }
         }
         return { ...report(tally), applied, duplicates, stale, unmatched, appliedTwice, rejected }
-      }).pipe(Effect.withSpan("LeadEngine.handleWebhook", { attributes: { "leadstate.vendor": adapter.vendor } }))
+      }).pipe(
+        Effect.withSpan("LeadEngine.handleWebhook", {
+          attributes: { "leadstate.vendor": adapter.vendor },
+          captureStackTrace: false,
+        }),
+      )
 
     const json = (status: number, body: unknown) =>
       new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
@@ -954,7 +1041,12 @@ export const make = (
           }
         }
         return { fired, errors }
-      }).pipe(Effect.withSpan("LeadEngine.fireDeadlines", { attributes: { "leadstate.vendor": adapter.vendor } }))
+      }).pipe(
+        Effect.withSpan("LeadEngine.fireDeadlines", {
+          attributes: { "leadstate.vendor": adapter.vendor },
+          captureStackTrace: false,
+        }),
+      )
 
     const applyMany = (
       items: Iterable<{ readonly leadId: string; readonly event: unknown }>,

@@ -10,7 +10,7 @@
 
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { CrmErrorReason } from "./CrmError.js"
-import type { LeadSnapshot } from "./LeadSnapshot.js"
+import type { HistoryEntry, LeadSnapshot } from "./LeadSnapshot.js"
 import type { SyncIntent } from "./SyncIntent.js"
 import * as WriteId from "./WriteId.js"
 
@@ -18,6 +18,27 @@ import * as WriteId from "./WriteId.js"
 export interface StoredLead {
   readonly snapshot: LeadSnapshot
   readonly vendorLeadId: string | undefined
+}
+
+/** A lead loaded to apply an event: the lead, and whether it has unsettled vendor writes. */
+export interface LeadForWrite {
+  readonly lead: StoredLead
+  /** The lead has a pending or accepted outbox entry (a new write must queue behind it). */
+  readonly unsettled: boolean
+}
+
+/** One entry of a lead's history log: the move, and the lead version its save produced. */
+export interface HistoryRecord extends HistoryEntry {
+  /** The snapshot version saved with this entry (entries are ordered by it). */
+  readonly version: number
+}
+
+/** Which part of a lead's history log {@link LeadStoreService.history} returns. */
+export interface HistoryQuery {
+  /** Only entries saved with a version greater than this (a cursor: the last version seen). */
+  readonly after?: number | undefined
+  /** At most this many entries (the oldest of those selected). */
+  readonly limit?: number | undefined
 }
 
 /** Where an outbox entry stands: waiting to be sent, accepted (awaiting a webhook), or settled. */
@@ -86,7 +107,13 @@ export class DuplicateEvent extends Schema.TaggedError<DuplicateEvent>()("Duplic
 export interface LeadStoreService {
   readonly load: (leadId: string) => Effect.Effect<Option.Option<StoredLead>, StoreError>
   /**
-   * Saves the snapshot and appends `outbox`, atomically, when the stored version equals
+   * {@link load} and {@link hasUnsettled} in one round trip: what the engine needs before
+   * applying an event.
+   */
+  readonly loadForWrite: (leadId: string) => Effect.Effect<Option.Option<LeadForWrite>, StoreError>
+  /**
+   * Saves the snapshot, appends `outbox` and appends `history` to the lead's history log (each
+   * entry recorded with `snapshot.version`), atomically, when the stored version equals
    * `expectedVersion` (`undefined`: the lead must not exist). Otherwise `VersionConflict`
    * and nothing is written. The vendor lead id already stored is kept.
    */
@@ -94,6 +121,7 @@ export interface LeadStoreService {
     snapshot: LeadSnapshot,
     expectedVersion: number | undefined,
     outbox: ReadonlyArray<OutboxEntry>,
+    history?: ReadonlyArray<HistoryEntry>,
   ) => Effect.Effect<void, StoreError | VersionConflict>
   /**
    * `save` for a change the vendor reported: also records `vendorEventId` in the same atomic
@@ -105,7 +133,13 @@ export interface LeadStoreService {
     expectedVersion: number | undefined,
     outbox: ReadonlyArray<OutboxEntry>,
     vendorEventId: string,
+    history?: ReadonlyArray<HistoryEntry>,
   ) => Effect.Effect<void, StoreError | VersionConflict | DuplicateEvent>
+  /**
+   * The lead's history log, oldest first: every entry saved with its snapshots (a lead's
+   * first snapshot brings its "start" entry). Empty for an unknown lead.
+   */
+  readonly history: (leadId: string, query?: HistoryQuery) => Effect.Effect<ReadonlyArray<HistoryRecord>, StoreError>
   readonly setVendorLeadId: (leadId: string, vendorLeadId: string) => Effect.Effect<void, StoreError>
   /**
    * Entries that need the engine, oldest first, at most `limit`: each lead's oldest unsettled
@@ -117,8 +151,10 @@ export interface LeadStoreService {
   readonly claim: (now: number, limit: number, leaseMs: number) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
   /** Replaces the entry with the same id. */
   readonly updateOutbox: (entry: OutboxEntry) => Effect.Effect<void, StoreError>
-  /** The lead's entries, oldest first. */
+  /** The lead's entries, oldest first, settled ones included. */
   readonly outbox: (leadId: string) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+  /** One entry of the lead's, by id (settled or not). */
+  readonly outboxEntry: (leadId: string, entryId: string) => Effect.Effect<Option.Option<OutboxEntry>, StoreError>
   /**
    * Whether the lead has an unsettled (pending or accepted) entry. Its cost does not grow with
    * the lead's settled entries, so the engine asks it on every transition instead of reading
@@ -163,6 +199,8 @@ const unsafeMakeMemory = (): LeadStoreService => {
   // Insertion order is creation order; replacing a value keeps its place.
   const entries = new Map<string, OutboxEntry>()
   const events = new Set<string>()
+  /** Each lead's history log, oldest first. */
+  const logs = new Map<string, Array<HistoryRecord>>()
   /** Entry ids per lead, oldest first (so `outbox` and `oldestAccepted` need not scan every entry). */
   const byLead = new Map<string, Array<string>>()
   /** The ids of each lead's unsettled entries (a lead without any has no key), for `hasUnsettled`. */
@@ -190,6 +228,7 @@ const unsafeMakeMemory = (): LeadStoreService => {
     snapshot: LeadSnapshot,
     expectedVersion: number | undefined,
     outbox: ReadonlyArray<OutboxEntry>,
+    history: ReadonlyArray<HistoryEntry> = [],
   ): Effect.Effect<void, StoreError | VersionConflict> =>
     Effect.suspend((): Effect.Effect<void, StoreError | VersionConflict> => {
       const current = leads.get(snapshot.leadId)
@@ -211,7 +250,20 @@ const unsafeMakeMemory = (): LeadStoreService => {
         }
         ids.add(entry.id)
       }
+      for (const entry of history) {
+        if (!storable(entry.at)) {
+          return fail(
+            "save",
+            `a history entry of lead "${snapshot.leadId}" has a time (${entry.at}) that is not storable`,
+          )
+        }
+      }
       leads.set(snapshot.leadId, { snapshot, vendorLeadId: current?.vendorLeadId })
+      if (history.length > 0) {
+        const log = logs.get(snapshot.leadId) ?? []
+        if (log.length === 0) logs.set(snapshot.leadId, log)
+        for (const entry of history) log.push({ ...entry, version: snapshot.version })
+      }
       for (const entry of outbox) {
         entries.set(entry.id, entry)
         const ids = byLead.get(entry.leadId)
@@ -223,12 +275,38 @@ const unsafeMakeMemory = (): LeadStoreService => {
     })
   return {
     load: (leadId) => Effect.sync(() => Option.fromNullable(leads.get(leadId))),
+    loadForWrite: (leadId) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(leads.get(leadId)), (lead) => ({
+          lead,
+          unsettled: unsettledByLead.has(leadId),
+        })),
+      ),
     save,
-    saveVendorChange: (snapshot, expectedVersion, outbox, vendorEventId) =>
+    history: (leadId, query) =>
+      Effect.sync(() => {
+        const log = logs.get(leadId) ?? []
+        const after = query?.after
+        // Versions only grow along the log: the first entry past `after`, by binary search.
+        let lo = 0
+        if (after !== undefined) {
+          let hi = log.length
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1
+            if ((log[mid] as HistoryRecord).version > after) hi = mid
+            else lo = mid + 1
+          }
+        }
+        const limit = query?.limit
+        return log.slice(lo, limit === undefined ? undefined : lo + Math.max(0, limit))
+      }),
+    saveVendorChange: (snapshot, expectedVersion, outbox, vendorEventId, history) =>
       Effect.suspend((): Effect.Effect<void, StoreError | VersionConflict | DuplicateEvent> => {
         if (events.has(vendorEventId)) return Effect.fail(new DuplicateEvent({ vendorEventId }))
         // save is synchronous within this block: nothing runs between the check and the add.
-        return Effect.tap(save(snapshot, expectedVersion, outbox), () => Effect.sync(() => events.add(vendorEventId)))
+        return Effect.tap(save(snapshot, expectedVersion, outbox, history), () =>
+          Effect.sync(() => events.add(vendorEventId)),
+        )
       }),
     setVendorLeadId: (leadId, vendorLeadId) =>
       Effect.suspend(() => {
@@ -266,6 +344,8 @@ const unsafeMakeMemory = (): LeadStoreService => {
         return Effect.void
       }),
     outbox: (leadId) => Effect.sync(() => ofLead(leadId)),
+    outboxEntry: (leadId, entryId) =>
+      Effect.sync(() => Option.filter(Option.fromNullable(entries.get(entryId)), (e) => e.leadId === leadId)),
     hasUnsettled: (leadId) => Effect.sync(() => unsettledByLead.has(leadId)),
     oldestAccepted: (leadId) =>
       Effect.sync(() => Option.fromNullable(ofLead(leadId).find((e) => e.status === "accepted"))),

@@ -29,9 +29,16 @@ import {
 export type { CompiledState } from "./internal/compile.js"
 export type { LeadMachine, LeadMachineContext } from "./internal/machine.js"
 
+/** The default {@link MakeOptions.historyLimit}: entries a snapshot keeps in `recent`. */
+export const defaultHistoryLimit = 10
+
 /** Options for {@link make}. */
 export interface MakeOptions {
-  /** Keep at most this many history entries per snapshot (oldest dropped). Default: all. */
+  /**
+   * How many of the latest history entries a snapshot keeps in `recent` (oldest dropped).
+   * Default 10. The whole history is the store's log (`LeadStore.history`), so this bounds the
+   * snapshot's size and a move's cost, not what is kept.
+   */
   readonly historyLimit?: number
 }
 
@@ -279,7 +286,7 @@ export const make = (input: unknown, options: MakeOptions = {}): Either.Either<L
   const [first, ...rest] = problems
   if (first !== undefined)
     return Either.left(new InvalidLifecycle({ name: definition.name, problems: [first, ...rest] }))
-  return Either.right(new LifecycleImpl(definition, compiled, options.historyLimit ?? Number.POSITIVE_INFINITY))
+  return Either.right(new LifecycleImpl(definition, compiled, options.historyLimit ?? defaultHistoryLimit))
 }
 
 /** Like {@link make}, but throws `InvalidLifecycle`; for definitions known good at build time. */

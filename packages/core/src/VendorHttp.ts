@@ -387,6 +387,8 @@ export const make = (config: VendorHttpConfig): Effect.Effect<VendorHttp, never,
               "leadstate.lead_id": context.leadId ?? "",
               "http.method": request.method,
             },
+            // A stack trace per request costs more than the span; the attributes locate it.
+            captureStackTrace: false,
           }),
         ),
     }

@@ -23,10 +23,16 @@ import {
 import * as Metadata from "./Metadata.js"
 import type { CreateLead, SetState, SyncIntent } from "./SyncIntent.js"
 
-/** A successful step: the next snapshot and what the vendor should be told. */
+/** A successful step: the next snapshot, what the vendor should be told, and what it adds to the history. */
 export interface Transitioned {
   readonly snapshot: LeadSnapshot
   readonly intents: ReadonlyArray<SyncIntent>
+  /**
+   * The history entries this step appends to the lead's log (none for a metadata update); a
+   * store saves them with the snapshot (`LeadStore.save`). The snapshot's `recent` has them too,
+   * within the lifecycle's `historyLimit`.
+   */
+  readonly history: ReadonlyArray<HistoryEntry>
 }
 
 /** What {@link start} needs to create a lead. */
@@ -43,6 +49,7 @@ export interface StartOptions {
  */
 export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned => {
   const metadata = options.metadata ?? Metadata.empty
+  const entry: HistoryEntry = { event: "start", from: lifecycle.initial, to: lifecycle.initial, at: options.at }
   const snapshot: LeadSnapshot = {
     schemaVersion: currentSchemaVersion,
     leadId: options.leadId,
@@ -52,7 +59,7 @@ export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned
     version: 0,
     metadata,
     ...followUpDeadline(lifecycle, lifecycle.initial, options.at),
-    history: [{ event: "start", from: lifecycle.initial, to: lifecycle.initial, at: options.at }],
+    recent: lifecycle.historyLimit > 0 ? [entry] : [],
   }
   const create: CreateLead = {
     _tag: "CreateLead",
@@ -61,7 +68,7 @@ export const start = (lifecycle: Lifecycle, options: StartOptions): Transitioned
     metadata,
     at: options.at,
   }
-  return { snapshot, intents: [create] }
+  return { snapshot, intents: [create], history: [entry] }
 }
 
 /**
@@ -136,10 +143,18 @@ interface Move {
   readonly snoozeUntil: number | undefined
 }
 
-const appendHistory = (lifecycle: Lifecycle, history: ReadonlyArray<HistoryEntry>, entry: HistoryEntry) => {
+/**
+ * `recent` with `entry` appended, keeping the last `lifecycle.historyLimit` entries: bounded,
+ * so a move costs the same however long the lead's history (the log is the store's).
+ */
+export const appendRecent = (
+  lifecycle: Lifecycle,
+  recent: ReadonlyArray<HistoryEntry>,
+  entry: HistoryEntry,
+): ReadonlyArray<HistoryEntry> => {
   const limit = lifecycle.historyLimit
-  if (limit <= 0) return history.length === 0 ? history : []
-  const next = history.length >= limit ? history.slice(history.length - limit + 1) : history.slice()
+  if (limit <= 0) return recent.length === 0 ? recent : []
+  const next = recent.length >= limit ? recent.slice(recent.length - limit + 1) : recent.slice()
   next.push(entry)
   return next
 }
@@ -174,7 +189,7 @@ const move = (lifecycle: Lifecycle, s: LeadSnapshot, m: Move): Result => {
     updatedAt: m.at,
     version: s.version + 1,
     metadata: nextMetadata.right,
-    history: appendHistory(lifecycle, s.history, entry),
+    recent: appendRecent(lifecycle, s.recent, entry),
   }
   if (m.disposition !== undefined) snapshot.disposition = m.disposition
   if (m.snoozedFrom !== undefined) snapshot.snoozedFrom = m.snoozedFrom
@@ -191,7 +206,7 @@ const move = (lifecycle: Lifecycle, s: LeadSnapshot, m: Move): Result => {
   if (m.metadata !== undefined) intent.metadata = m.metadata
   if (m.actor !== undefined) intent.actor = m.actor
   if (m.snoozeUntil !== undefined) intent.snoozeUntil = m.snoozeUntil
-  return Either.right({ snapshot, intents: [intent] })
+  return Either.right({ snapshot, intents: [intent], history: [entry] })
 }
 
 /**
@@ -297,7 +312,7 @@ export const transition = (lifecycle: Lifecycle, snapshot: LeadSnapshot, event: 
         actor === undefined
           ? { _tag: "MergeMetadata", leadId, metadata, at }
           : { _tag: "MergeMetadata", leadId, metadata, actor, at }
-      return Either.right({ snapshot: next, intents: [intent] })
+      return Either.right({ snapshot: next, intents: [intent], history: [] })
     }
     case "snooze": {
       const snoozeState = lifecycle.snoozeState

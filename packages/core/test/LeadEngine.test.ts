@@ -15,6 +15,7 @@ import {
   RetryPolicy,
   type StateMap,
   type SyncIntent,
+  transition,
 } from "@leadstate/core"
 import { Context, Deferred, Duration, Effect, Either, Layer, Option, Redacted, Ref, TestClock } from "effect"
 import { serveHandler } from "../src/testing/index.js"
@@ -286,6 +287,39 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.scopedLive("every move is in the store's history log; the snapshot keeps the last 10", () =>
+    Effect.gen(function* () {
+      const { store, engine } = yield* genericSetup
+      yield* engine.create("L-1", { metadata: contact })
+      yield* engine.apply("L-1", toContacted)
+      yield* engine.apply("L-1", { type: "updateMetadata", metadata: { budget: 30_000 } })
+      for (let i = 0; i < 6; i++) {
+        yield* engine.apply("L-1", { type: "snooze", until: Date.now() + 3_600_000 })
+        yield* engine.apply("L-1", { type: "wake" })
+      }
+      const log = yield* store.history("L-1")
+      assert.deepStrictEqual(
+        log.map((h) => h.event),
+        ["start", "transition", ...Array.from({ length: 6 }, () => ["snooze", "wake"]).flat()],
+      )
+      // Each entry carries the version its save produced (the metadata update, version 2, has none).
+      assert.deepStrictEqual(
+        log.map((h) => h.version),
+        [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+      )
+      const lead = yield* stored(store, "L-1")
+      assert.strictEqual(lead?.snapshot.version, 14)
+      assert.deepStrictEqual(
+        lead?.snapshot.recent,
+        log.slice(-10).map(({ version: _, ...entry }) => entry),
+      )
+      assert.deepStrictEqual(
+        (yield* store.history("L-1", { after: 12 })).map((h) => h.version),
+        [13, 14],
+      )
+    }),
+  )
+
   it.scopedLive("a lifecycle error leaves the store unchanged and sends nothing", () =>
     Effect.gen(function* () {
       const { fake, store, engine } = yield* genericSetup
@@ -311,8 +345,8 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
       const racing = yield* Ref.make(false)
       const barrier: LeadStore.LeadStoreService = {
         ...store,
-        load: (leadId) =>
-          Effect.tap(store.load(leadId), () =>
+        loadForWrite: (leadId) =>
+          Effect.tap(store.loadForWrite(leadId), () =>
             Effect.gen(function* () {
               if (!(yield* Ref.get(racing))) return
               if ((yield* Ref.updateAndGet(loaded, (n) => n + 1)) === 2) yield* Deferred.succeed(bothLoaded, undefined)
@@ -354,7 +388,8 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
       const lead = yield* stored(store, "L-1")
       assert.strictEqual(lead?.snapshot.state, "new")
       assert.strictEqual(lead?.snapshot.version, 2)
-      assert.deepInclude(lead?.snapshot.history.at(-1), { event: "rollback", from: "contacted", to: "new" })
+      assert.deepInclude((yield* store.history("L-1")).at(-1), { event: "rollback", from: "contacted", to: "new" })
+      assert.deepInclude(lead?.snapshot.recent.at(-1), { event: "rollback", from: "contacted", to: "new" })
       const entry = (yield* store.outbox("L-1")).at(-1)
       assert.strictEqual(entry?.status, "failed")
       assert.strictEqual(entry?.failure?.reason, "InvalidRequest")
@@ -432,6 +467,66 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
       assert.strictEqual(yield* Ref.get(sent), 1, "sent once: the in-flight delivery was not claimed again")
       assert.strictEqual(puts(), 1)
       assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed")
+    }),
+  )
+
+  it.scopedLive("dispatchDue fills a free slot at once: a slow lead does not hold back another's queue", () =>
+    Effect.gen(function* () {
+      const { adapter, store } = yield* genericSetup
+      const gate = yield* Deferred.make<void>()
+      const sent = yield* Ref.make<ReadonlyArray<string>>([])
+      // Lead A's writes wait for the gate; lead B's go through.
+      const gated: CrmAdapter.CrmAdapterService = {
+        ...adapter,
+        send: (intent, ref) =>
+          Effect.zipRight(
+            Ref.update(sent, (ids) => [...ids, ref.writeId ?? "?"]),
+            intent._tag === "SetState" && ref.leadId === "A"
+              ? Effect.zipRight(Deferred.await(gate), adapter.send(intent, ref))
+              : adapter.send(intent, ref),
+          ),
+      }
+      const engine = yield* engineOver(gated, store, undefined, { dispatchConcurrency: 2 })
+      yield* engine.create("A", { metadata: contact })
+      yield* engine.create("B", { metadata: { ...contact, email: "b@example.org", phone: "+919800000002" } })
+      // A backlog: one write of A's, then three of B's, each queued behind the one before.
+      const queue = (leadId: string, events: ReadonlyArray<unknown>) =>
+        Effect.gen(function* () {
+          for (const event of events) {
+            const lead = yield* store.load(leadId).pipe(Effect.map(Option.getOrThrow))
+            const step = Either.getOrThrow(transition(dealer, lead.snapshot, event))
+            const entries = step.intents.map((intent, index) => ({
+              id: LeadStore.entryId(leadId, step.snapshot.version, index),
+              leadId,
+              intent,
+              status: "pending" as const,
+              attempts: 0,
+              availableAt: 0,
+            }))
+            yield* store.save(step.snapshot, lead.snapshot.version, entries, step.history)
+          }
+        })
+      yield* queue("A", [toContacted])
+      yield* queue("B", [
+        toContacted,
+        { type: "transition", to: "interested", disposition: "price_inquiry" },
+        { type: "transition", to: "test_drive_booked", disposition: "showroom" },
+      ])
+      const dispatching = yield* Effect.fork(engine.dispatchDue)
+      // All of B's writes are delivered while A's first one is still held.
+      yield* until(
+        Effect.map(store.outbox("B"), (es) => es.every((e) => e.status === "confirmed")),
+        20_000,
+      )
+      assert.deepStrictEqual(
+        (yield* Ref.get(sent)).filter((id) => !id.endsWith("/0/0")),
+        ["A/1/0", "B/1/0", "B/2/0", "B/3/0"],
+      )
+      assert.strictEqual((yield* store.outbox("A")).at(-1)?.status, "pending", "A is still being sent")
+      yield* Deferred.succeed(gate, undefined)
+      const report = yield* Effect.flatten(dispatching.await)
+      assert.strictEqual(report.confirmed, 4)
+      assert.strictEqual((yield* store.outbox("A")).at(-1)?.status, "confirmed")
     }),
   )
 
@@ -647,7 +742,7 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
       assert.strictEqual(lead?.snapshot.state, "lost")
       assert.strictEqual(lead?.snapshot.disposition, "unreachable")
       assert.deepStrictEqual(
-        lead?.snapshot.history.slice(-4).map((h) => [h.to, h.at / Duration.toMillis(Duration.days(1))]),
+        (yield* store.history("L-1")).slice(-4).map((h) => [h.to, h.at / Duration.toMillis(Duration.days(1))]),
         [
           ["followup_1", 2],
           ["followup_2", 4],
@@ -1176,7 +1271,7 @@ describe("LeadEngine with uservox (confirmed by webhook)", () => {
       yield* until(Effect.map(lastEntry("L-1"), (e) => e?.status === "failed"))
       const lead = yield* stored(store, "L-1")
       assert.strictEqual(lead?.snapshot.state, "new", "back to the created state, not to contacted")
-      assert.deepInclude(lead?.snapshot.history.at(-1), { event: "rollback", from: "interested", to: "new" })
+      assert.deepInclude((yield* store.history("L-1")).at(-1), { event: "rollback", from: "interested", to: "new" })
       assert.strictEqual(fake.leadByReference("L-1", PROCESS)?.currentState, "new_lead")
     }),
   )

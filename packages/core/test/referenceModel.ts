@@ -37,7 +37,8 @@ export type ModelStep =
   | { readonly accepted: false; readonly error: ModelErrorTag }
 
 /** The fields of a real snapshot that the model predicts. */
-export const observe = (s: LeadSnapshot): ModelLead => ({
+/** The lead as the model sees it; `logged`: history entries the steps appended to the log so far. */
+export const observe = (s: LeadSnapshot, logged: number): ModelLead => ({
   state: s.state,
   previousState: s.previousState,
   disposition: s.disposition,
@@ -47,7 +48,7 @@ export const observe = (s: LeadSnapshot): ModelLead => ({
   updatedAt: s.updatedAt,
   due: s.due,
   metadata: s.metadata,
-  historyLength: s.history.length,
+  historyLength: logged,
 })
 
 // --- the rules, over the raw definition ---------------------------------------------------------

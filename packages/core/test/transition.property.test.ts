@@ -53,7 +53,9 @@ it.prop(
     const lifecycle = make(definition)
     let snapshot = start(lifecycle, { leadId: "lead-1", at: stream.startAt }).snapshot
     let lead: ModelLead = modelStart(definition, stream.startAt)
-    expect(observe(snapshot)).toEqual(lead)
+    // The history log: what the steps appended (the snapshot keeps only the latest, `recent`).
+    let logged = 1
+    expect(observe(snapshot, logged)).toEqual(lead)
     if (startIn !== undefined) {
       const state = definition.states[startIn % definition.states.length]?.name ?? definition.initial
       snapshot = { ...snapshot, state }
@@ -66,7 +68,13 @@ it.prop(
       if (expected.accepted) {
         expect(Either.isRight(actual) ? "accepted" : `rejected: ${actual.left._tag}`, step).toBe("accepted")
         if (Either.isRight(actual)) {
-          expect(observe(actual.right.snapshot), step).toEqual(expected.lead)
+          logged += actual.right.history.length
+          expect(observe(actual.right.snapshot, logged), step).toEqual(expected.lead)
+          expect(actual.right.snapshot.recent.length, step).toBe(Math.min(logged, lifecycle.historyLimit))
+          const appended = actual.right.history
+          if (appended.length > 0 && lifecycle.historyLimit > 0) {
+            expect(actual.right.snapshot.recent.at(-1), step).toEqual(appended.at(-1))
+          }
           expect(
             actual.right.intents.map((intent) => intent._tag),
             step,

@@ -51,7 +51,8 @@ describe("transition", () => {
       version: 2,
       metadata: { model: "corolla" },
     })
-    expect(result.snapshot.history.at(-1)).toEqual({
+    expect(result.history).toEqual([result.snapshot.recent.at(-1)])
+    expect(result.snapshot.recent.at(-1)).toEqual({
       event: "transition",
       from: "contacted",
       to: "interested",
@@ -211,12 +212,42 @@ describe("transition", () => {
     expect(s).toEqual(copy)
   })
 
-  it("keeps at most historyLimit entries", () => {
+  it("keeps at most historyLimit entries in recent; every step returns its entry for the log", () => {
     const limited = Lifecycle.unsafeMake(b2b, { historyLimit: 2 })
-    let s = start(limited, { leadId: "b", at: 0 }).snapshot
+    const first = start(limited, { leadId: "b", at: 0 })
+    let s = first.snapshot
+    const log = [...first.history]
     for (const to of ["qualified", "proposal_sent", "qualified", "proposal_sent"]) {
-      s = Either.getOrThrow(transition(limited, s, { type: "transition", to })).snapshot
+      const step = Either.getOrThrow(transition(limited, s, { type: "transition", to }))
+      log.push(...step.history)
+      s = step.snapshot
     }
-    expect(s.history.map((h) => `${h.from}->${h.to}`)).toEqual(["proposal_sent->qualified", "qualified->proposal_sent"])
+    expect(s.recent.map((h) => `${h.from}->${h.to}`)).toEqual(["proposal_sent->qualified", "qualified->proposal_sent"])
+    expect(log.map((h) => h.to)).toEqual(["new", "qualified", "proposal_sent", "qualified", "proposal_sent"])
+    const metadataOnly = Either.getOrThrow(transition(limited, s, { type: "updateMetadata", metadata: { a: 1 } }))
+    expect(metadataOnly.history).toEqual([])
+    expect(metadataOnly.snapshot.recent).toEqual(s.recent)
+  })
+
+  it("the default historyLimit is 10; 0 keeps none in the snapshot", () => {
+    expect(Lifecycle.unsafeMake(b2b).historyLimit).toBe(10)
+    const none = Lifecycle.unsafeMake(b2b, { historyLimit: 0 })
+    const first = start(none, { leadId: "b", at: 0 })
+    expect(first.snapshot.recent).toEqual([])
+    const step = Either.getOrThrow(transition(none, first.snapshot, { type: "transition", to: "qualified" }))
+    expect(step.snapshot.recent).toEqual([])
+    expect(step.history.map((h) => h.to)).toEqual(["qualified"])
+  })
+
+  it("the snapshot stays bounded however long the history (recent: the last 10 moves)", () => {
+    const b2b_ = Lifecycle.unsafeMake(b2b)
+    let s = start(b2b_, { leadId: "b", at: 0 }).snapshot
+    for (let i = 0; i < 2_000; i++) {
+      s = Either.getOrThrow(
+        transition(b2b_, s, { type: "transition", to: i % 2 === 0 ? "qualified" : "proposal_sent" }),
+      ).snapshot
+    }
+    expect(s.version).toBe(2_000)
+    expect(s.recent.length).toBe(10)
   })
 })

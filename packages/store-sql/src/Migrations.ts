@@ -6,11 +6,16 @@
  * Tables (default prefix `leadstate_`; SQLite type / PostgreSQL type):
  * - `leads`: `lead_id` text PK, `version` integer, `snapshot` JSON text / jsonb,
  *   `vendor_lead_id` text null, `due_at` epoch ms integer / bigint null (partial index).
- * - `outbox`: `seq` autoincrement / identity PK (creation order), `id` text unique, `lead_id`,
- *   `intent` JSON, `status`, `attempts`, `available_at` epoch ms, `correlation_id` null,
- *   `failure` JSON null; indexes on `(lead_id, seq)`, and on the unsettled (pending or
- *   accepted) entries only: their `seq` (claim's walk) and their `(lead_id, seq)` (a lead's
- *   oldest unsettled entry, `hasUnsettled`), so neither reads settled rows.
+ * - `outbox`: the unsettled (pending or accepted) entries: `seq` autoincrement / identity PK
+ *   (creation order), `id` text unique, `lead_id`, `intent` JSON, `status`, `attempts`,
+ *   `available_at` epoch ms, `correlation_id` null, `failure` JSON null; indexes on
+ *   `(lead_id, seq)`, and partial ones on the unsettled entries: their `seq` (claim's walk)
+ *   and their `(lead_id, seq)` (a lead's oldest unsettled entry, `hasUnsettled`).
+ * - `outbox_settled`: the confirmed and failed entries, the same columns with their original
+ *   `seq` (PK), moved out of `outbox` when they settle (and back, should one be reopened);
+ *   index on `(lead_id, seq)`.
+ * - `history`: each lead's history log: `lead_id`, `version` (the snapshot version saved with
+ *   the entry), `idx` (its position in that save), `entry` JSON; PK `(lead_id, version, idx)`.
  * - `events`: `vendor_event_id` text PK.
  *
  * @since 0.1.0
@@ -21,6 +26,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { LeadStore } from "@leadstate/core"
 import { Effect, Option } from "effect"
 import { describe, scrubber } from "./internal/errorDetail.js"
+import * as HistoryMigration from "./internal/historyMigration.js"
 import { type Dialect, dialectOf, type SqlLeadStoreOptions } from "./SqlLeadStore.js"
 import * as StoreTables from "./StoreTables.js"
 
@@ -72,6 +78,40 @@ const createUnsettledLeadIndex = (tables: StoreTables.StoreTables): string =>
     WHERE status IN ('pending', 'accepted')`
 
 /**
+ * Migration 3, schema: the history log, and the archive of settled outbox entries (which the
+ * hot outbox no longer keeps). Every name stays within PostgreSQL's 63 bytes for the longest
+ * prefix (40): `<prefix>outbox_settled_lead_idx` is 63.
+ */
+const createLogTables = (dialect: Dialect, tables: StoreTables.StoreTables): ReadonlyArray<string> => {
+  const pg = dialect === "pg"
+  const json = pg ? "JSONB" : "TEXT"
+  const epochMs = pg ? "BIGINT" : "INTEGER"
+  const settled = quote(tables.outboxSettled)
+  return [
+    // SQLite: WITHOUT ROWID keeps the rows in primary-key order, so a lead's log is one range.
+    `CREATE TABLE IF NOT EXISTS ${quote(tables.history)} (
+      lead_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      idx INTEGER NOT NULL,
+      entry ${json} NOT NULL,
+      PRIMARY KEY (lead_id, version, idx)
+    )${pg ? "" : " WITHOUT ROWID"}`,
+    `CREATE TABLE IF NOT EXISTS ${settled} (
+      seq ${pg ? "BIGINT" : "INTEGER"} PRIMARY KEY NOT NULL,
+      id TEXT NOT NULL UNIQUE,
+      lead_id TEXT NOT NULL,
+      intent ${json} NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('confirmed', 'failed')),
+      attempts INTEGER NOT NULL,
+      available_at ${epochMs} NOT NULL,
+      correlation_id TEXT,
+      failure ${json}
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tables.outboxSettled}_lead_idx`)} ON ${settled} (lead_id, seq)`,
+  ]
+}
+
+/**
  * The migrations for these tables, keyed `<id>_<name>` for `Migrator.fromRecord`. Released
  * migrations are never edited: a change to the schema is a new one.
  */
@@ -86,6 +126,13 @@ export const forTables = (
   "2_unsettled_lead_index": Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql.unsafe(createUnsettledLeadIndex(tables)).withoutTransform.pipe(Effect.asVoid),
   ),
+  "3_history_log": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const dialect = yield* dialectOf(sql)
+    for (const statement of createLogTables(dialect, tables)) yield* sql.unsafe(statement).withoutTransform
+    yield* HistoryMigration.archiveSettled(sql.withoutTransforms(), tables)
+    yield* HistoryMigration.moveHistoryToLog(sql.withoutTransforms(), dialect, tables)
+  }),
 })
 
 /** The `@effect/sql` migrator without schema dumps (it needs only the `SqlClient`). */
@@ -102,7 +149,15 @@ export const run = (
     const tables = yield* StoreTables.fromPrefix(options.tablePrefix)
     const scrub = scrubber(options.redact ?? [])
     const failed = (error: unknown) =>
-      new LeadStore.StoreError({ operation: "migrate", detail: scrub(describe(error)) })
+      new LeadStore.StoreError({
+        operation: "migrate",
+        // A migration's own StoreError already says what is wrong: keep its detail, not its message.
+        detail: scrub(
+          error instanceof Migrator.MigrationError && error.cause instanceof LeadStore.StoreError
+            ? `${error.message}: ${error.cause.detail}`
+            : describe(error),
+        ),
+      })
     return yield* migrator({ loader: Migrator.fromRecord(forTables(tables)), table: tables.migrations }).pipe(
       // Processes starting together on a new PostgreSQL database may race to create the
       // migrations table: the loser fails once the winner committed it, then (on retry) finds

@@ -2,8 +2,10 @@
  * The `LeadStore` port over any `@effect/sql` client, shared by the SQLite and PostgreSQL
  * stores. The dialects differ only in how `claim` locks (PostgreSQL: `FOR UPDATE SKIP LOCKED`
  * inside a transaction, so several workers never claim the same entry; SQLite: one
- * `UPDATE ... RETURNING` statement, which takes the write lock up front) and in column types
- * (see `Migrations`). The tables must exist: run `Migrations.run` first, or use
+ * `UPDATE ... RETURNING` statement, which takes the write lock up front), in how an entry moves
+ * between the outbox and its archive of settled entries (PostgreSQL: one statement; SQLite:
+ * `DELETE ... RETURNING` and `INSERT` in one transaction) and in column types (see
+ * `Migrations`). The tables must exist: run `Migrations.run` first, or use
  * `SqliteLeadStore` / `PgLeadStore`, which do.
  *
  * Every SQL failure (a lost connection, a failed COMMIT or ROLLBACK included) and every row that
@@ -13,9 +15,11 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import { type LeadSnapshot, LeadStore } from "@leadstate/core"
 import { Effect, Either, Option, type Redacted } from "effect"
 import { onSqlError, type Scrub, scrubber } from "./internal/errorDetail.js"
+import { type HistoryValues, insertHistory, toFlag, toHistoryRecord, toHistoryValues } from "./internal/historyRows.js"
 import * as Queries from "./internal/queries.js"
 import {
   leadColumns,
@@ -76,6 +80,9 @@ export const make = (
     return makeService(sql, dialect, tables, scrubber(options.redact ?? []))
   })
 
+/** Confirmed or failed: the entry belongs in the archive. */
+const isSettled = (status: LeadStore.OutboxStatus): boolean => status === "confirmed" || status === "failed"
+
 const makeService = (
   sql: SqlClient.SqlClient,
   dialect: Dialect,
@@ -84,6 +91,7 @@ const makeService = (
 ): LeadStore.LeadStoreService => {
   const leads = sql(tables.leads)
   const outbox = sql(tables.outbox)
+  const settled = sql(tables.outboxSettled)
   const events = sql(tables.events)
   const outboxCols = sql.literal(outboxColumns)
   const queries = Queries.make(sql, tables)
@@ -98,11 +106,8 @@ const makeService = (
     Either.match(result, { onLeft: (detail) => fail(operation, detail), onRight: Effect.succeed })
 
   /** Decodes rows with `decode`, failing `operation` on the first that does not decode. */
-  const decodeAll = <A>(
-    operation: string,
-    rows: ReadonlyArray<unknown>,
-    decode: (row: unknown) => Either.Either<A, string>,
-  ) => Effect.forEach(rows, (row) => orFail(operation, decode(row)))
+  const decodeAll = <R, A>(operation: string, rows: ReadonlyArray<R>, decode: (row: R) => Either.Either<A, string>) =>
+    Effect.forEach(rows, (row) => orFail(operation, decode(row)))
 
   const entries = (operation: string, rows: ReadonlyArray<unknown>) =>
     Effect.map(decodeAll(operation, rows, toOutboxRecord), (records) => records.map((r) => r.entry))
@@ -116,15 +121,29 @@ const makeService = (
           : orFail(operation, toInteger(row.version, `the version of lead ${JSON.stringify(leadId)}`)),
     )
 
+  /**
+   * Appends the entries to the outbox, in order (each takes the next `seq`); settled ones (a
+   * save may bring them) then move to the archive with it, so the outbox only ever holds
+   * unsettled entries.
+   */
   const insertEntries = (values: ReadonlyArray<OutboxValues>) =>
-    values.length === 0 ? Effect.void : sql`INSERT INTO ${outbox} ${sql.insert(values)}`.withoutTransform
+    Effect.gen(function* () {
+      if (values.length === 0) return
+      yield* sql`INSERT INTO ${outbox} ${sql.insert(values)}`.withoutTransform
+      const done = values.filter((v) => isSettled(v.status)).map((v) => v.id)
+      if (done.length === 0) return
+      yield* sql`INSERT INTO ${settled} (${outboxCols})
+        SELECT ${outboxCols} FROM ${outbox} WHERE ${sql.in("id", done)}`.withoutTransform
+      yield* sql`DELETE FROM ${outbox} WHERE ${sql.in("id", done)}`.withoutTransform
+    })
 
   /** The entries `leadId` may add: ids new (in the table and in the batch) and of that lead. */
   const checkEntries = (leadId: string, batch: ReadonlyArray<LeadStore.OutboxEntry>) =>
     Effect.gen(function* () {
       if (batch.length === 0) return
       const ids = batch.map((entry) => entry.id)
-      const rows = yield* sql`SELECT id FROM ${outbox} WHERE ${sql.in("id", ids)}`.withoutTransform
+      const rows = yield* sql`SELECT id FROM ${outbox} WHERE ${sql.in("id", ids)}
+        UNION ALL SELECT id FROM ${settled} WHERE ${sql.in("id", ids)}`.withoutTransform
       const seen = new Set(rows.map((row) => row.id))
       for (const entry of batch) {
         if (seen.has(entry.id)) return yield* fail("save", `outbox entry ${JSON.stringify(entry.id)} exists`)
@@ -154,6 +173,46 @@ const makeService = (
       return records.sort((a, b) => a.seq - b.seq).map((r) => r.entry)
     })
 
+  /** Sets the entry's columns where it is, in `table`; true when it was there. */
+  const updateIn = (table: Statement.Identifier, v: OutboxValues) =>
+    Effect.map(
+      sql`UPDATE ${table}
+        SET intent = ${v.intent}, status = ${v.status}, attempts = ${v.attempts},
+          available_at = ${v.available_at}, correlation_id = ${v.correlation_id}, failure = ${v.failure}
+        WHERE id = ${v.id} AND lead_id = ${v.lead_id}
+        RETURNING id`.withoutTransform,
+      (rows) => rows.length > 0,
+    )
+
+  /**
+   * Moves the entry from `from` to `to` (keeping its `seq`), with the columns of `v`,
+   * atomically; true when it was in `from`. PostgreSQL: one statement (the identity column
+   * takes the kept `seq` with OVERRIDING SYSTEM VALUE); SQLite: DELETE ... RETURNING, then
+   * INSERT, in one transaction.
+   */
+  const move = (from: Statement.Identifier, to: Statement.Identifier, v: OutboxValues) =>
+    dialect === "pg"
+      ? Effect.map(
+          sql`WITH moved AS (
+              DELETE FROM ${from} WHERE id = ${v.id} AND lead_id = ${v.lead_id} RETURNING seq
+            )
+            INSERT INTO ${to} (${outboxCols}) OVERRIDING SYSTEM VALUE
+            SELECT seq, ${v.id}, ${v.lead_id}, CAST(${v.intent} AS JSONB), ${v.status}, CAST(${v.attempts} AS INTEGER),
+              CAST(${v.available_at} AS BIGINT), ${v.correlation_id}, CAST(${v.failure} AS JSONB)
+            FROM moved
+            RETURNING id`.withoutTransform,
+          (rows) => rows.length > 0,
+        )
+      : transaction(
+          Effect.gen(function* () {
+            const [row] = yield* sql`DELETE FROM ${from} WHERE id = ${v.id} AND lead_id = ${v.lead_id}
+              RETURNING seq`.withoutTransform
+            if (row === undefined) return false
+            yield* sql`INSERT INTO ${to} ${sql.insert({ seq: row.seq, ...v })}`.withoutTransform
+            return true
+          }),
+        )
+
   const claimPg = (now: number, limit: number, leaseUntil: number) =>
     transaction(
       Effect.gen(function* () {
@@ -175,6 +234,7 @@ const makeService = (
     snapshot: LeadSnapshot.LeadSnapshot,
     expectedVersion: number | undefined,
     batch: ReadonlyArray<LeadStore.OutboxEntry>,
+    history: ReadonlyArray<LeadSnapshot.HistoryEntry>,
     vendorEventId: string | undefined,
   ): Effect.Effect<void, LeadStore.StoreError | LeadStore.VersionConflict | LeadStore.DuplicateEvent> => {
     const operation = vendorEventId === undefined ? "save" : "saveVendorChange"
@@ -182,6 +242,10 @@ const makeService = (
       const leadId = snapshot.leadId
       const json = yield* orFail(operation, toSnapshotJson(snapshot))
       const values = yield* Effect.forEach(batch, (entry) => orFail(operation, toOutboxValues(entry)))
+      const log: ReadonlyArray<HistoryValues> = yield* orFail(
+        operation,
+        toHistoryValues(leadId, snapshot.version, history),
+      )
       const dueAt =
         snapshot.due === undefined
           ? null
@@ -210,9 +274,21 @@ const makeService = (
           }
           yield* checkEntries(leadId, batch)
           yield* insertEntries(values)
+          yield* insertHistory(sql, tables, log)
         }),
       )
     }).pipe(onSqlError(operation, scrub))
+  }
+
+  /**
+   * The `after` cursor of `history` as the whole version to compare with: `undefined` for
+   * every version, `"none"` when no version can be above it (NaN, or past the safe integers).
+   */
+  const historyCursor = (after: number | undefined): number | undefined | "none" => {
+    if (after === undefined || Number.isNaN(after)) return after === undefined ? undefined : "none"
+    const whole = Math.floor(after)
+    if (whole < 0) return undefined
+    return Number.isSafeInteger(whole) ? whole : "none"
   }
 
   return {
@@ -226,11 +302,41 @@ const makeService = (
         onSqlError("load", scrub),
       ),
 
+    loadForWrite: (leadId) =>
+      queries.loadForWrite(leadId).withoutTransform.pipe(
+        Effect.flatMap(([row]) => {
+          if (row === undefined) return Effect.succeed(Option.none())
+          const lead = toStoredLead({
+            lead_id: row.lead_id,
+            snapshot: row.snapshot,
+            vendor_lead_id: row.vendor_lead_id,
+          })
+          const unsettled = toFlag(row.unsettled, `the unsettled flag of lead ${JSON.stringify(leadId)}`)
+          return Effect.map(
+            orFail(
+              "loadForWrite",
+              Either.flatMap(lead, (lead) => Either.map(unsettled, (unsettled) => ({ lead, unsettled }))),
+            ),
+            Option.some,
+          )
+        }),
+        onSqlError("loadForWrite", scrub),
+      ),
+
     // Without an event id there is no DuplicateEvent.
-    save: (snapshot, expectedVersion, batch) =>
-      Effect.catchTag(save(snapshot, expectedVersion, batch, undefined), "DuplicateEvent", Effect.die),
-    saveVendorChange: (snapshot, expectedVersion, batch, vendorEventId) =>
-      save(snapshot, expectedVersion, batch, vendorEventId),
+    save: (snapshot, expectedVersion, batch, history = []) =>
+      Effect.catchTag(save(snapshot, expectedVersion, batch, history, undefined), "DuplicateEvent", Effect.die),
+    saveVendorChange: (snapshot, expectedVersion, batch, vendorEventId, history = []) =>
+      save(snapshot, expectedVersion, batch, history, vendorEventId),
+
+    history: (leadId, query) =>
+      Effect.gen(function* () {
+        const after = historyCursor(query?.after)
+        const limit = query?.limit
+        if (after === "none" || (limit !== undefined && Queries.rowLimit(limit) === 0)) return []
+        const rows = yield* queries.history(leadId, after, limit).withoutTransform
+        return yield* decodeAll("history", rows, toHistoryRecord(leadId))
+      }).pipe(onSqlError("history", scrub)),
 
     setVendorLeadId: (leadId, vendorLeadId) =>
       sql`UPDATE ${leads} SET vendor_lead_id = ${vendorLeadId}
@@ -253,23 +359,36 @@ const makeService = (
     updateOutbox: (entry) =>
       Effect.gen(function* () {
         const v = yield* orFail("updateOutbox", toOutboxValues(entry))
-        const rows = yield* sql`UPDATE ${outbox}
-          SET lead_id = ${v.lead_id}, intent = ${v.intent}, status = ${v.status}, attempts = ${v.attempts},
-            available_at = ${v.available_at}, correlation_id = ${v.correlation_id}, failure = ${v.failure}
-          WHERE id = ${v.id} AND lead_id = ${v.lead_id}
-          RETURNING id`.withoutTransform
-        if (rows.length === 0) {
-          return yield* fail(
-            "updateOutbox",
-            `no outbox entry ${JSON.stringify(entry.id)} of lead ${JSON.stringify(entry.leadId)}`,
-          )
+        // Where the entry is now: settled ones are in the archive. The likely table first (a
+        // settling entry is still in the outbox; an entry kept unsettled too).
+        const [first, second] = isSettled(v.status)
+          ? [move(outbox, settled, v), updateIn(settled, v)]
+          : [updateIn(outbox, v), move(settled, outbox, v)]
+        // Twice: on PostgreSQL, a concurrent update may move the entry across between the two
+        // statements (each sees the tables as of its start), so that neither finds it.
+        for (let round = 0; round < 2; round++) {
+          if ((yield* first) || (yield* second)) return
         }
+        return yield* fail(
+          "updateOutbox",
+          `no outbox entry ${JSON.stringify(entry.id)} of lead ${JSON.stringify(entry.leadId)}`,
+        )
       }).pipe(onSqlError("updateOutbox", scrub)),
 
     outbox: (leadId) =>
-      sql`SELECT ${outboxCols} FROM ${outbox} WHERE lead_id = ${leadId} ORDER BY seq`.withoutTransform.pipe(
+      sql`SELECT ${outboxCols} FROM ${outbox} WHERE lead_id = ${leadId}
+        UNION ALL SELECT ${outboxCols} FROM ${settled} WHERE lead_id = ${leadId}
+        ORDER BY seq`.withoutTransform.pipe(
         Effect.flatMap((rows) => entries("outbox", rows)),
         onSqlError("outbox", scrub),
+      ),
+
+    outboxEntry: (leadId, entryId) =>
+      sql`SELECT ${outboxCols} FROM ${outbox} WHERE id = ${entryId} AND lead_id = ${leadId}
+        UNION ALL SELECT ${outboxCols} FROM ${settled} WHERE id = ${entryId} AND lead_id = ${leadId}`.withoutTransform.pipe(
+        Effect.flatMap((rows) => entries("outboxEntry", rows.slice(0, 1))),
+        Effect.map((found) => Option.fromNullable(found[0])),
+        onSqlError("outboxEntry", scrub),
       ),
 
     hasUnsettled: (leadId) =>

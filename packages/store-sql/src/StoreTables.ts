@@ -11,8 +11,12 @@ import { Either } from "effect"
 export interface StoreTables {
   /** One row per lead: version, snapshot JSON, vendor lead id, deadline. */
   readonly leads: string
-  /** The outbox of vendor writes, in creation order. */
+  /** The outbox of vendor writes not settled yet (pending or accepted), in creation order. */
   readonly outbox: string
+  /** Settled (confirmed or failed) outbox entries, moved out of `outbox` with their `seq`. */
+  readonly outboxSettled: string
+  /** Each lead's history log: one row per move, keyed by lead, version and position. */
+  readonly history: string
   /** Vendor event ids already handled (webhook deduplication). */
   readonly events: string
   /** The migrator's bookkeeping table. */
@@ -23,6 +27,8 @@ export interface StoreTables {
 export const defaultPrefix = "leadstate_"
 
 // Lower case only: PostgreSQL folds unquoted names, and the migrator looks its table up unquoted.
+// At most 40 characters: PostgreSQL cuts identifiers at 63 bytes, and the longest name derived
+// from the prefix, `<prefix>outbox_settled_lead_idx` (23 more), must fit whole.
 const validPrefix = /^(?:[a-z_][a-z0-9_]{0,39})?$/
 
 /**
@@ -34,6 +40,8 @@ export const fromPrefix = (prefix: string = defaultPrefix): Either.Either<StoreT
     ? Either.right({
         leads: `${prefix}leads`,
         outbox: `${prefix}outbox`,
+        outboxSettled: `${prefix}outbox_settled`,
+        history: `${prefix}history`,
         events: `${prefix}events`,
         migrations: `${prefix}migrations`,
       })

@@ -1,7 +1,8 @@
 /**
- * What `LeadEngine` asks the SQL store per transition: settled outbox entries are never
- * removed, so a transition of a lead the vendor knows must not read the lead's whole outbox;
- * it asks `hasUnsettled` (one probe of a partial index) instead.
+ * What `LeadEngine` asks the SQL store per transition: settled outbox entries are kept (in the
+ * archive), so a transition of a lead the vendor knows must not read the lead's whole outbox;
+ * it loads the lead with `loadForWrite` (one statement: the lead row and one probe of a
+ * partial index on unsettled entries) instead.
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, it } from "@effect/vitest"
@@ -31,11 +32,21 @@ const confirming = CrmAdapter.make({
   handlers: { CreateLead: confirm(), SetState: confirm(), MergeMetadata: confirm() },
 })
 
-/** The store, counting the calls of the two ways to learn about a lead's outbox. */
+/** The store, counting the calls of the ways to learn about a lead and its outbox. */
 const counting = (inner: LeadStore.LeadStoreService) => {
-  const calls = { outbox: 0, hasUnsettled: 0 }
+  const calls = { load: 0, loadForWrite: 0, outbox: 0, hasUnsettled: 0 }
   const store: LeadStore.LeadStoreService = {
     ...inner,
+    load: (leadId) =>
+      Effect.zipRight(
+        Effect.sync(() => calls.load++),
+        inner.load(leadId),
+      ),
+    loadForWrite: (leadId) =>
+      Effect.zipRight(
+        Effect.sync(() => calls.loadForWrite++),
+        inner.loadForWrite(leadId),
+      ),
     outbox: (leadId) =>
       Effect.zipRight(
         Effect.sync(() => calls.outbox++),
@@ -51,7 +62,7 @@ const counting = (inner: LeadStore.LeadStoreService) => {
 }
 
 describe("LeadEngine over the SQLite store", () => {
-  it.effect("a transition of a lead at the vendor asks hasUnsettled and never reads the whole outbox", () =>
+  it.effect("a transition of a lead at the vendor is one loadForWrite and never reads the whole outbox", () =>
     Effect.gen(function* () {
       const { store, calls } = counting(yield* SqliteLeadStore.make())
       const engine = yield* LeadEngine.make(lifecycle, { leaseMs: 5_000 }).pipe(
@@ -59,12 +70,18 @@ describe("LeadEngine over the SQLite store", () => {
         Effect.provideService(LeadStore.LeadStore, store),
       )
       yield* engine.create("L-1", { at: 0, metadata: { name: "Ann" } })
+      const created = { ...calls }
       const steps = ["qualified", "proposal_sent", "qualified", "proposal_sent"]
       for (const [i, to] of steps.entries()) {
         const outcome = yield* engine.apply("L-1", { type: "transition", to, at: i + 1 })
         assert.strictEqual(outcome._tag, "Confirmed")
       }
-      assert.deepStrictEqual(calls, { outbox: 0, hasUnsettled: steps.length })
+      assert.deepStrictEqual(calls, {
+        load: created.load,
+        loadForWrite: created.loadForWrite + steps.length,
+        outbox: 0,
+        hasUnsettled: 0,
+      })
       assert.isFalse(yield* store.hasUnsettled("L-1"), "every write was confirmed")
       assert.strictEqual((yield* store.outbox("L-1")).length, steps.length + 1)
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))),

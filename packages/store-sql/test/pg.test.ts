@@ -19,14 +19,14 @@ const freshLayer = Layer.unwrapScoped(
 storeSuite("postgres", freshLayer)
 
 const snapshot = (leadId: string, version: number, state = "new"): LeadSnapshot.LeadSnapshot => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   leadId,
   state,
   enteredAt: 0,
   updatedAt: 0,
   version,
   metadata: {},
-  history: [],
+  recent: [],
 })
 
 const pending = (leadId: string, version: number, index: number): LeadStore.OutboxEntry => ({

@@ -16,14 +16,14 @@ import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Schedule 
 const run = promisify(execFile)
 
 const snapshot = (leadId: string, version: number): LeadSnapshot.LeadSnapshot => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   leadId,
   state: "new",
   enteredAt: 0,
   updatedAt: 0,
   version,
   metadata: {},
-  history: [],
+  recent: [],
   due: { event: "wake", at: 5 },
 })
 
@@ -84,13 +84,20 @@ const everyCall = (
   store: LeadStore.LeadStoreService,
   entry: LeadStore.OutboxEntry,
 ): ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> => [
-  ["save (update)", store.save(snapshot("A", 1), 0, [pending("A", 1, 0)])],
+  [
+    "save (update)",
+    store.save(snapshot("A", 1), 0, [pending("A", 1, 0)], [{ event: "wake", from: "new", to: "new", at: 1 }]),
+  ],
   ["save (create)", store.save(snapshot("B", 0), undefined, [])],
   ["saveVendorChange", store.saveVendorChange(snapshot("A", 1), 0, [], "evt-1")],
   ["load", store.load("A")],
+  ["loadForWrite", store.loadForWrite("A")],
+  ["history", store.history("A", { after: 0, limit: 10 })],
   ["claim", store.claim(10, 10, 1_000)],
   ["updateOutbox", store.updateOutbox({ ...entry, attempts: 1 })],
+  ["updateOutbox (settle)", store.updateOutbox({ ...entry, status: "confirmed" })],
   ["outbox", store.outbox("A")],
+  ["outboxEntry", store.outboxEntry("A", entry.id)],
   ["hasUnsettled", store.hasUnsettled("A")],
   ["oldestAccepted", store.oldestAccepted("A")],
   ["dueLeads", store.dueLeads(10, 10)],
@@ -123,7 +130,7 @@ describe.skipIf(noLocalServer)("PgLeadStore with the server stopped mid-run", ()
         const locker = yield* admin.reserve
         yield* locker.executeRaw("BEGIN", [])
         yield* locker.executeRaw(
-          "LOCK TABLE leadstate_leads, leadstate_outbox, leadstate_events IN ACCESS EXCLUSIVE MODE",
+          "LOCK TABLE leadstate_leads, leadstate_outbox, leadstate_outbox_settled, leadstate_history, leadstate_events IN ACCESS EXCLUSIVE MODE",
           [],
         )
         const calls = everyCall(store, entry)

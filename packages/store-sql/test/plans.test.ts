@@ -1,9 +1,14 @@
 /**
- * The query plans of the store's hot queries, on a populated outbox where settled rows
- * dominate (as they do: settled entries are never removed): `claim`, `hasUnsettled`,
- * `oldestAccepted` and `dueLeads` reach their rows through their indexes and never scan the
- * outbox table, nor its full `(lead_id, seq)` index (which holds the settled rows too). The
- * statements are the store's own (`internal/queries.ts`), EXPLAINed with real parameters.
+ * The query plans of the store's hot queries, on populated tables: `claim`, `hasUnsettled`,
+ * `oldestAccepted`, `loadForWrite` and `dueLeads` reach their rows through their indexes and
+ * never scan the outbox table, nor its full `(lead_id, seq)` index; `history` reads one range
+ * of the log's primary key, already in order. The statements are the store's own
+ * (`internal/queries.ts`), EXPLAINed with real parameters.
+ *
+ * The store keeps settled entries in the archive, so its outbox table holds unsettled ones
+ * only, and there a partial index holds the same rows as the full one. The outbox here also
+ * gets settled rows written past the store, so that the two differ and the planner's choice
+ * shows: a plan through the table or the full index would read them.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -21,50 +26,82 @@ import * as Queries from "../src/internal/queries.js"
 const LEADS = 100
 /** Settled entries per lead, ahead of its two unsettled ones. */
 const SETTLED = 40
+/** Versions with a history entry per lead (besides its first save's). */
+const VERSIONS = 50
 
 const snapshot = (leadId: string, version: number, due: number | undefined): LeadSnapshot.LeadSnapshot => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   leadId,
   state: "new",
   enteredAt: 0,
   updatedAt: 0,
   version,
   metadata: {},
-  history: [],
+  recent: [],
   ...(due === undefined ? {} : { due: { event: "followUpDue", at: due } }),
 })
 
+const settledStatus = (index: number) => (index % 5 === 0 ? "failed" : "confirmed")
+
 /**
- * Each lead: `SETTLED` confirmed or failed entries, then an accepted or pending one and a
- * pending one waiting behind it; every third lead has a deadline.
+ * Each lead: `SETTLED` confirmed or failed entries (which the store archives), then an
+ * accepted or pending one and a pending one waiting behind it; every third lead has a
+ * deadline. Before them, `SETTLED` settled rows written straight into the outbox table (see
+ * above); after the first save, `VERSIONS` history rows, one per version.
  */
-const populate = (store: LeadStore.LeadStoreService) =>
+const populate = (store: LeadStore.LeadStoreService, sql: SqlClient.SqlClient) =>
   Effect.forEach(
     Array.from({ length: LEADS }, (_, i) => i),
     (i) => {
       const leadId = `L${i}`
+      const intent = (at: number) => JSON.stringify({ _tag: "SetState", leadId, from: "new", to: "contacted", at })
+      const unarchived = Array.from({ length: SETTLED }, (_, index) => ({
+        id: `${leadId}/unarchived/${index}`,
+        lead_id: leadId,
+        intent: intent(index),
+        status: settledStatus(index),
+        attempts: 1,
+        available_at: index,
+      }))
+      const history = Array.from({ length: VERSIONS }, (_, v) => ({
+        lead_id: leadId,
+        version: v + 1,
+        idx: 0,
+        entry: JSON.stringify({ event: "transition", from: "new", to: "contacted", at: v + 1 }),
+      }))
       const entries = Array.from(
         { length: SETTLED + 2 },
         (_, index): LeadStore.OutboxEntry => ({
           id: LeadStore.entryId(leadId, 0, index),
           leadId,
           intent: { _tag: "SetState", leadId, from: "new", to: "contacted", at: index },
-          status:
-            index < SETTLED
-              ? index % 5 === 0
-                ? "failed"
-                : "confirmed"
-              : index === SETTLED && i % 2 === 0
-                ? "accepted"
-                : "pending",
+          status: index < SETTLED ? settledStatus(index) : index === SETTLED && i % 2 === 0 ? "accepted" : "pending",
           attempts: 1,
           availableAt: index,
         }),
       )
-      return store.save(snapshot(leadId, 0, i % 3 === 0 ? 1_000 + i : undefined), undefined, entries)
+      const start = { event: "start", from: "new", to: "new", at: 0 }
+      return Effect.gen(function* () {
+        yield* sql`INSERT INTO leadstate_outbox ${sql.insert(unarchived)}`
+        yield* store.save(snapshot(leadId, 0, i % 3 === 0 ? 1_000 + i : undefined), undefined, entries, [start])
+        yield* sql`INSERT INTO leadstate_history ${sql.insert(history)}`
+      })
     },
     { discard: true },
   )
+
+/** Checks that `populate` wrote what the plans are about (settled rows on both sides). */
+const checkPopulated = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function* () {
+    const [row] = yield* sql`SELECT
+      (SELECT count(*) FROM leadstate_outbox) AS hot,
+      (SELECT count(*) FROM leadstate_outbox_settled) AS archived,
+      (SELECT count(*) FROM leadstate_history) AS history`
+    assert.deepStrictEqual(
+      { hot: Number(row?.hot), archived: Number(row?.archived), history: Number(row?.history) },
+      { hot: LEADS * (SETTLED + 2), archived: LEADS * SETTLED, history: LEADS * (VERSIONS + 1) },
+    )
+  })
 
 /** Leads with no outbox (not decoded here): mostly without a deadline, every tenth with a far one. */
 const IDLE_LEADS = 5_000
@@ -88,6 +125,8 @@ const hotQueries = (sql: SqlClient.SqlClient) =>
       hasUnsettled: queries.hasUnsettled("L7"),
       oldestAccepted: queries.oldestAccepted("L8"),
       dueLeads: queries.dueLeads(1_050, 10),
+      loadForWrite: queries.loadForWrite("L7"),
+      history: queries.history("L7", VERSIONS - 20, 10),
     }
   })
 
@@ -117,10 +156,11 @@ const sqliteFullReads = (plan: ReadonlyArray<string>) =>
   )
 
 describe("query plans: SQLite", () => {
-  it.effect("claim, hasUnsettled, oldestAccepted and dueLeads use their indexes; no settled row is read", () =>
+  it.effect("claim, hasUnsettled, oldestAccepted, loadForWrite and dueLeads use their indexes; history its key", () =>
     Effect.gen(function* () {
-      yield* populate(yield* SqliteLeadStore.make())
       const sql = yield* SqlClient.SqlClient
+      yield* populate(yield* SqliteLeadStore.make(), sql)
+      yield* checkPopulated(sql)
       yield* idleLeads(sql, "sqlite")
       const queries = yield* hotQueries(sql)
       const plan = (statement: Parameters<typeof explain>[2]) => explain(sql, "EXPLAIN QUERY PLAN", statement)
@@ -141,6 +181,24 @@ describe("query plans: SQLite", () => {
       const accepted = yield* plan(queries.oldestAccepted)
       assert.deepStrictEqual(sqliteFullReads(accepted), [], accepted.join("\n"))
       assert.include(accepted, "SEARCH o USING INDEX leadstate_outbox_lead_unsettled (lead_id=?)", accepted.join("\n"))
+
+      const forWrite = yield* plan(queries.loadForWrite)
+      assert.deepStrictEqual(sqliteFullReads(forWrite), [], forWrite.join("\n"))
+      assert.include(
+        forWrite,
+        "SEARCH l USING INDEX sqlite_autoindex_leadstate_leads_1 (lead_id=?)",
+        forWrite.join("\n"),
+      )
+      assert.isTrue(
+        forWrite.some((line) =>
+          /^SEARCH o USING (COVERING )?INDEX leadstate_outbox_lead_unsettled \(lead_id=\?\)$/.test(line),
+        ),
+        `the EXISTS is one probe of the partial index:\n${forWrite.join("\n")}`,
+      )
+
+      // One range of the primary key, in its order: no sort.
+      const history = yield* plan(queries.history)
+      assert.deepStrictEqual(history, ["SEARCH leadstate_history USING PRIMARY KEY (lead_id=? AND version>?)"])
 
       const due = yield* plan(queries.dueLeads)
       assert.include(due, "SEARCH leadstate_leads USING INDEX leadstate_leads_due_at_idx (due_at<?)", due.join("\n"))
@@ -164,69 +222,100 @@ const pgFullReads = (plan: ReadonlyArray<string>) =>
   )
 
 describe("query plans: PostgreSQL", () => {
-  it.scopedLive("claim, hasUnsettled, oldestAccepted and dueLeads use their indexes; no settled row is read", () =>
-    Effect.gen(function* () {
-      const url = yield* freshDatabase(inject("pgUrl"))
-      yield* Effect.gen(function* () {
-        yield* populate(yield* PgLeadStore.make())
-        const sql = yield* SqlClient.SqlClient
-        yield* idleLeads(sql, "pg")
-        yield* sql`ANALYZE`
-        const queries = yield* hotQueries(sql)
-        const plan = (statement: Parameters<typeof explain>[2]) =>
-          Effect.map(explain(sql, "EXPLAIN", statement), (lines) => lines.map((line) => line.trim()))
+  it.scopedLive(
+    "claim, hasUnsettled, oldestAccepted, loadForWrite and dueLeads use their indexes; history its key",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* freshDatabase(inject("pgUrl"))
+        yield* Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* populate(yield* PgLeadStore.make(), sql)
+          yield* checkPopulated(sql)
+          yield* idleLeads(sql, "pg")
+          yield* sql`ANALYZE`
+          const queries = yield* hotQueries(sql)
+          const plan = (statement: Parameters<typeof explain>[2]) =>
+            Effect.map(explain(sql, "EXPLAIN", statement), (lines) => lines.map((line) => line.trim()))
 
-        const claim = yield* plan(queries.claimPg)
-        const shown = claim.join("\n")
-        assert.deepStrictEqual(pgFullReads(claim), [], shown)
-        assert.isTrue(
-          claim.some((line) => /LockRows/.test(line)),
-          `FOR UPDATE SKIP LOCKED is kept:\n${shown}`,
-        )
-        assert.isTrue(
-          claim.some((line) =>
-            /(Index (Only )?Scan using|Bitmap Index Scan on) leadstate_outbox_(unsettled_idx|lead_unsettled)\b/.test(
-              line,
+          const claim = yield* plan(queries.claimPg)
+          const shown = claim.join("\n")
+          assert.deepStrictEqual(pgFullReads(claim), [], shown)
+          assert.isTrue(
+            claim.some((line) => /LockRows/.test(line)),
+            `FOR UPDATE SKIP LOCKED is kept:\n${shown}`,
+          )
+          assert.isTrue(
+            claim.some((line) =>
+              /(Index (Only )?Scan using|Bitmap Index Scan on) leadstate_outbox_(unsettled_idx|lead_unsettled)\b/.test(
+                line,
+              ),
             ),
-          ),
-          `the walk reads unsettled entries only:\n${shown}`,
-        )
-        // Not the whole unsettled index per candidate: one probe of the lead's unsettled entries.
-        assert.isTrue(
-          claim.some((line) =>
-            /Index (Only )?Scan using leadstate_outbox_lead_unsettled on leadstate_outbox older\b/.test(line),
-          ),
-          shown,
-        )
-        assert.include(claim, "Index Cond: (lead_id = o.lead_id)", shown)
+            `the walk reads unsettled entries only:\n${shown}`,
+          )
+          // Not the whole unsettled index per candidate: one probe of the lead's unsettled entries.
+          assert.isTrue(
+            claim.some((line) =>
+              /Index (Only )?Scan using leadstate_outbox_lead_unsettled on leadstate_outbox older\b/.test(line),
+            ),
+            shown,
+          )
+          assert.include(claim, "Index Cond: (lead_id = o.lead_id)", shown)
 
-        const has = yield* plan(queries.hasUnsettled)
-        assert.deepStrictEqual(pgFullReads(has), [], has.join("\n"))
-        assert.isTrue(
-          has.some((line) =>
-            /(Index|Index Only|Bitmap Index) Scan (using|on) leadstate_outbox_lead_unsettled\b/.test(line),
-          ),
-          has.join("\n"),
-        )
-        assert.include(has, "Index Cond: (lead_id = 'L7'::text)", has.join("\n"))
+          const has = yield* plan(queries.hasUnsettled)
+          assert.deepStrictEqual(pgFullReads(has), [], has.join("\n"))
+          assert.isTrue(
+            has.some((line) =>
+              /(Index|Index Only|Bitmap Index) Scan (using|on) leadstate_outbox_lead_unsettled\b/.test(line),
+            ),
+            has.join("\n"),
+          )
+          assert.include(has, "Index Cond: (lead_id = 'L7'::text)", has.join("\n"))
 
-        const accepted = yield* plan(queries.oldestAccepted)
-        assert.deepStrictEqual(pgFullReads(accepted), [], accepted.join("\n"))
-        assert.isTrue(
-          accepted.some((line) => /leadstate_outbox_lead_unsettled\b/.test(line)),
-          accepted.join("\n"),
-        )
+          const accepted = yield* plan(queries.oldestAccepted)
+          assert.deepStrictEqual(pgFullReads(accepted), [], accepted.join("\n"))
+          assert.isTrue(
+            accepted.some((line) => /leadstate_outbox_lead_unsettled\b/.test(line)),
+            accepted.join("\n"),
+          )
 
-        const due = yield* plan(queries.dueLeads)
-        assert.isTrue(
-          due.some((line) => /Index (Only )?Scan using leadstate_leads_due_at_idx on leadstate_leads\b/.test(line)),
-          due.join("\n"),
-        )
-        assert.isFalse(
-          due.some((line) => /Seq Scan on leadstate_leads\b/.test(line)),
-          due.join("\n"),
-        )
-      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })))
-    }),
+          const forWrite = yield* plan(queries.loadForWrite)
+          assert.deepStrictEqual(pgFullReads(forWrite), [], forWrite.join("\n"))
+          assert.isTrue(
+            forWrite.some((line) => /Index (Only )?Scan using leadstate_leads_pkey on leadstate_leads l\b/.test(line)),
+            forWrite.join("\n"),
+          )
+          assert.isTrue(
+            forWrite.some((line) =>
+              /(Index|Index Only) Scan using leadstate_outbox_lead_unsettled on leadstate_outbox o\b/.test(line),
+            ),
+            `the EXISTS is one probe of the partial index:\n${forWrite.join("\n")}`,
+          )
+
+          const history = yield* plan(queries.history)
+          assert.isTrue(
+            history.some((line) => /Index Scan using leadstate_history_pkey on leadstate_history\b/.test(line)),
+            history.join("\n"),
+          )
+          assert.include(
+            history,
+            "Index Cond: ((lead_id = 'L7'::text) AND (version > '30'::bigint))",
+            history.join("\n"),
+          )
+          assert.isFalse(
+            history.some((line) => /\bSort\b|Seq Scan/.test(line)),
+            `the key's order is the order asked:\n${history.join("\n")}`,
+          )
+
+          const due = yield* plan(queries.dueLeads)
+          assert.isTrue(
+            due.some((line) => /Index (Only )?Scan using leadstate_leads_due_at_idx on leadstate_leads\b/.test(line)),
+            due.join("\n"),
+          )
+          assert.isFalse(
+            due.some((line) => /Seq Scan on leadstate_leads\b/.test(line)),
+            due.join("\n"),
+          )
+        }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })))
+      }),
   )
 })

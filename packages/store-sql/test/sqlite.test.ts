@@ -27,14 +27,14 @@ storeSuite("sqlite :memory:", SqliteLeadStore.layer({ filename: ":memory:" }))
 storeSuite("sqlite file", fileLayer)
 
 const snapshot = (leadId: string, version: number): LeadSnapshot.LeadSnapshot => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   leadId,
   state: "new",
   enteredAt: 0,
   updatedAt: 0,
   version,
   metadata: {},
-  history: [],
+  recent: [],
 })
 
 const pending = (leadId: string, version: number, index: number, availableAt = 0): LeadStore.OutboxEntry => ({
@@ -102,6 +102,7 @@ describe("SqliteLeadStore", () => {
       assert.deepStrictEqual(yield* Migrations.run({ tablePrefix: "one_" }), [
         [1, "create_tables"],
         [2, "unsettled_lead_index"],
+        [3, "history_log"],
       ])
       assert.deepStrictEqual(yield* Migrations.run({ tablePrefix: "one_" }), [])
       const one = yield* SqliteLeadStore.make({ tablePrefix: "one_" })
@@ -121,10 +122,14 @@ describe("SqliteLeadStore", () => {
       yield* Migrator.make({})({ loader: Migrator.fromRecord(first), table: tables.migrations })
       const indexes = sql`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'leadstate_outbox_lead_unsettled'`
       assert.deepStrictEqual(yield* indexes, [])
-      yield* sql`INSERT INTO leadstate_leads (lead_id, version, snapshot) VALUES ('A', 0, '{}')`
+      const v1 = { schemaVersion: 1, leadId: "A", state: "new", enteredAt: 0, updatedAt: 0, version: 0 }
+      yield* sql`INSERT INTO leadstate_leads (lead_id, version, snapshot) VALUES ('A', 0, ${JSON.stringify(v1)})`
       yield* sql`INSERT INTO leadstate_outbox (id, lead_id, intent, status, attempts, available_at)
         VALUES ('A/0/0', 'A', '{}', 'pending', 0, 0)`
-      assert.deepStrictEqual(yield* Migrations.run(), [[2, "unsettled_lead_index"]])
+      assert.deepStrictEqual(yield* Migrations.run(), [
+        [2, "unsettled_lead_index"],
+        [3, "history_log"],
+      ])
       assert.deepStrictEqual(yield* indexes, [{ name: "leadstate_outbox_lead_unsettled" }])
       const [row] = yield* sql`SELECT count(*) AS n FROM leadstate_outbox INDEXED BY leadstate_outbox_lead_unsettled
         WHERE lead_id = 'A' AND status IN ('pending', 'accepted')`

@@ -661,9 +661,9 @@ export const arbSnapshot = (
       metadata: arbMetadata,
       snoozedFrom: state,
       due: fc.record({ event: fc.constantFrom("wake" as const, "followUpDue" as const), at: arbTime }),
-      history: fc.array(arbHistoryEntry, { maxLength: 4 }),
+      recent: fc.array(arbHistoryEntry, { maxLength: 4 }),
     },
-    { requiredKeys: ["schemaVersion", "leadId", "state", "enteredAt", "updatedAt", "version", "metadata", "history"] },
+    { requiredKeys: ["schemaVersion", "leadId", "state", "enteredAt", "updatedAt", "version", "metadata", "recent"] },
   )
 }
 

@@ -1,8 +1,9 @@
 /**
  * A model-based property for `LeadStore`s: for random sequences of saves, claims, outbox
  * updates, event records, deadline and unsettled-entry queries, a store answers exactly as the
- * in-memory store (the reference semantics) does, call by call; `hasUnsettled` also agrees with
- * the lead's outbox, in both. Registered in one line per store:
+ * in-memory store (the reference semantics) does, call by call; `hasUnsettled` (and
+ * `loadForWrite`'s flag) also agrees with the lead's outbox, in both. Saves carry history
+ * entries, and the history log is compared with cursors (`after`, `limit`). Registered in one line per store:
  * `storeModelSuite("sqlite", openStore)`.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -32,6 +33,13 @@ type Op =
   | { readonly _tag: "vendorChange"; readonly lead: number; readonly event: number }
   | { readonly _tag: "due"; readonly now: number; readonly limit: number }
   | { readonly _tag: "unsettled"; readonly lead: number }
+  | {
+      readonly _tag: "history"
+      readonly lead: number
+      readonly after: number | undefined
+      readonly limit: number | undefined
+    }
+  | { readonly _tag: "entry"; readonly pick: number }
 
 const time = fc.integer({ min: 0, max: 30 })
 
@@ -71,6 +79,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ _tag: fc.constant("due" as const), now: time, limit: fc.integer({ min: 1, max: 5 }) }),
   fc.record({ _tag: fc.constant("unsettled" as const), lead: fc.nat({ max: leadIds.length - 1 }) }),
+  fc.record({
+    _tag: fc.constant("history" as const),
+    lead: fc.nat({ max: leadIds.length - 1 }),
+    after: fc.option(fc.integer({ min: -1, max: 8 }), { nil: undefined }),
+    limit: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+  }),
+  fc.record({ _tag: fc.constant("entry" as const), pick: fc.nat({ max: 8 }) }),
 )
 
 const isUnsettled = (entry: LeadStore.OutboxEntry) => entry.status === "pending" || entry.status === "accepted"
@@ -81,18 +96,28 @@ const hasUnsettled = (store: LeadStore.LeadStoreService, leadId: string) =>
     const answer = yield* store.hasUnsettled(leadId)
     const outbox = yield* store.outbox(leadId)
     assert.strictEqual(answer, outbox.some(isUnsettled), `hasUnsettled("${leadId}") disagrees with its outbox`)
+    const forWrite = yield* store.loadForWrite(leadId)
+    const lead = yield* store.load(leadId)
+    assert.deepStrictEqual(
+      Option.map(forWrite, (f) => f.lead),
+      lead,
+      `loadForWrite("${leadId}") disagrees with load`,
+    )
+    if (Option.isSome(forWrite)) {
+      assert.strictEqual(forWrite.value.unsettled, answer, `loadForWrite("${leadId}").unsettled disagrees`)
+    }
     return answer
   })
 
 const snapshot = (leadId: string, version: number, due: number | undefined): LeadSnapshot.LeadSnapshot => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   leadId,
   state: version === 0 ? "new" : "contacted",
   enteredAt: version,
   updatedAt: version,
   version,
   metadata: { n: version },
-  history: [{ event: "start", from: "new", to: "new", at: 0 }],
+  recent: [{ event: "start", from: "new", to: "new", at: 0 }],
   ...(due === undefined ? {} : { due: { event: "followUpDue", at: due } }),
 })
 
@@ -125,10 +150,18 @@ const run = (store: LeadStore.LeadStoreService, ops: ReadonlyArray<Op>) =>
             }),
           )
           const due = o._tag === "save" ? o.due : undefined
+          // Zero to two history entries per save (a metadata update adds none, a rollback one).
+          const history = Array.from({ length: next % 3 }, (_, i) => ({
+            event: i === 0 ? "transition" : "rollback",
+            from: "new",
+            to: "contacted",
+            at: next * 10 + i,
+            ...(i === 1 ? { note: `n${next}` } : {}),
+          }))
           const saved = yield* answer(
             o._tag === "save"
-              ? store.save(snapshot(leadId, next, due), expected, entries)
-              : store.saveVendorChange(snapshot(leadId, next, due), expected, entries, `evt-${o.event}`),
+              ? store.save(snapshot(leadId, next, due), expected, entries, history)
+              : store.saveVendorChange(snapshot(leadId, next, due), expected, entries, `evt-${o.event}`, history),
           )
           if ("ok" in saved) {
             versions.set(leadId, next)
@@ -167,6 +200,17 @@ const run = (store: LeadStore.LeadStoreService, ops: ReadonlyArray<Op>) =>
         case "remember":
           answers.push(yield* answer(store.rememberEvent(`evt-${o.event}`)))
           break
+        case "history":
+          answers.push(yield* answer(store.history(leadIds[o.lead] ?? "A", { after: o.after, limit: o.limit })))
+          break
+        case "entry": {
+          const target = entryIds[o.pick]
+          if (target === undefined) break
+          answers.push(yield* answer(Effect.map(store.outboxEntry(target.leadId, target.id), Option.getOrUndefined)))
+          // Asked as another lead's: not found.
+          answers.push(yield* answer(Effect.map(store.outboxEntry("Z", target.id), Option.isSome)))
+          break
+        }
         case "unsettled":
           answers.push({ unsettled: yield* hasUnsettled(store, leadIds[o.lead] ?? "A") })
           break
@@ -185,6 +229,7 @@ const run = (store: LeadStore.LeadStoreService, ops: ReadonlyArray<Op>) =>
         outbox: yield* store.outbox(leadId),
         oldestAccepted: Option.getOrUndefined(yield* store.oldestAccepted(leadId)),
         hasUnsettled: yield* hasUnsettled(store, leadId),
+        history: yield* store.history(leadId),
       })
     }
     return answers

@@ -1,8 +1,9 @@
 /**
  * The store conformance suite: the tests every `LeadStore` passes, registered in one line
  * (`storeSuite("memory", LeadStore.layerMemory)`): round trips, optimistic concurrency
- * (nothing is overwritten, and a refused save writes no outbox rows), claim leases and
- * order, outbox updates, deadlines and webhook deduplication.
+ * (nothing is overwritten, and a refused save writes no outbox rows nor history), claim leases
+ * and order, outbox updates, the history log and its cursors, `loadForWrite`, deadlines and
+ * webhook deduplication.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { type LeadSnapshot, LeadStore, type SyncIntent } from "@leadstate/core"
@@ -10,14 +11,14 @@ import { Effect, Either, type Layer, Option } from "effect"
 
 const snapshot = (leadId: string, version: number, extra: Partial<LeadSnapshot.LeadSnapshot> = {}) =>
   ({
-    schemaVersion: 1,
+    schemaVersion: 2,
     leadId,
     state: version === 0 ? "new" : "contacted",
     enteredAt: version,
     updatedAt: version,
     version,
     metadata: { name: "Ann" },
-    history: [{ event: "start", from: "new", to: "new", at: 0 }],
+    recent: [{ event: "start", from: "new", to: "new", at: 0 }],
     ...extra,
   }) satisfies LeadSnapshot.LeadSnapshot
 
@@ -67,6 +68,100 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
           const again = Option.getOrUndefined(yield* store.load("L-1"))
           assert.strictEqual(again?.vendorLeadId, "v-1")
           assert.strictEqual(again?.snapshot.version, 1)
+        }),
+      ),
+    )
+
+    it.effect("history: entries are logged with the version of their save, oldest first; cursors page it", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          const move = (to: string, at: number) => ({ event: "transition", from: "new", to, at })
+          assert.deepStrictEqual(yield* store.history("L-1"), [])
+          yield* store.save(snapshot("L-1", 0), undefined, [], [{ event: "start", from: "new", to: "new", at: 0 }])
+          yield* store.save(snapshot("L-1", 1), 0, [], [move("contacted", 1)])
+          yield* store.save(snapshot("L-1", 2), 1, [])
+          yield* store.save(snapshot("L-1", 3), 2, [], [move("lost", 3), { ...move("new", 3), event: "rollback" }])
+          // A refused save logs nothing.
+          const refused = yield* Effect.either(store.save(snapshot("L-1", 3), 0, [], [move("won", 9)]))
+          assert.isTrue(Either.isLeft(refused))
+          yield* store.saveVendorChange(snapshot("L-1", 4), 3, [], "evt-1", [
+            { event: "transition", from: "new", to: "qualified", at: 4, actor: "vendor", note: "n" },
+          ])
+          const all = yield* store.history("L-1")
+          assert.deepStrictEqual(
+            all.map((h) => [h.version, h.event, h.to]),
+            [
+              [0, "start", "new"],
+              [1, "transition", "contacted"],
+              [3, "transition", "lost"],
+              [3, "rollback", "new"],
+              [4, "transition", "qualified"],
+            ],
+          )
+          assert.deepStrictEqual(all[4], {
+            event: "transition",
+            from: "new",
+            to: "qualified",
+            at: 4,
+            actor: "vendor",
+            note: "n",
+            version: 4,
+          })
+          const versions = (query: LeadStore.HistoryQuery) =>
+            Effect.map(store.history("L-1", query), (hs) => hs.map((h) => `${h.version}:${h.to}`))
+          assert.deepStrictEqual(yield* versions({ after: 1 }), ["3:lost", "3:new", "4:qualified"])
+          assert.deepStrictEqual(yield* versions({ after: 2, limit: 1 }), ["3:lost"])
+          assert.deepStrictEqual(yield* versions({ limit: 2 }), ["0:new", "1:contacted"])
+          assert.deepStrictEqual(yield* versions({ after: 4 }), [])
+          assert.deepStrictEqual(yield* versions({ limit: 0 }), [])
+          assert.deepStrictEqual(yield* store.history("L-2"), [])
+        }),
+      ),
+    )
+
+    it.effect("loadForWrite: the lead and whether it has a pending or accepted entry", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          assert.isTrue(Option.isNone(yield* store.loadForWrite("L-1")))
+          yield* store.save(snapshot("L-1", 0), undefined, [entry("L-1", 0, 0)])
+          yield* store.setVendorLeadId("L-1", "v-1")
+          const first = Option.getOrUndefined(yield* store.loadForWrite("L-1"))
+          assert.deepStrictEqual(first, {
+            lead: { snapshot: snapshot("L-1", 0), vendorLeadId: "v-1" },
+            unsettled: true,
+          })
+          yield* store.updateOutbox(entry("L-1", 0, 0, { status: "accepted", correlationId: "c" }))
+          assert.isTrue(Option.getOrUndefined(yield* store.loadForWrite("L-1"))?.unsettled)
+          yield* store.updateOutbox(entry("L-1", 0, 0, { status: "confirmed" }))
+          assert.isFalse(Option.getOrUndefined(yield* store.loadForWrite("L-1"))?.unsettled)
+          // Another lead's unsettled entry does not count.
+          yield* store.save(snapshot("L-2", 0), undefined, [entry("L-2", 0, 0)])
+          assert.isFalse(Option.getOrUndefined(yield* store.loadForWrite("L-1"))?.unsettled)
+          yield* store.updateOutbox(
+            entry("L-1", 0, 0, { status: "failed", failure: { reason: "NotFound", message: "m" } }),
+          )
+          assert.isFalse(Option.getOrUndefined(yield* store.loadForWrite("L-1"))?.unsettled)
+        }),
+      ),
+    )
+
+    it.effect("outboxEntry: an entry by id, settled or not, only as its own lead's", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          yield* store.save(snapshot("L-1", 0), undefined, [entry("L-1", 0, 0), entry("L-1", 0, 1)])
+          const confirmed = entry("L-1", 0, 0, { status: "confirmed", attempts: 1 })
+          yield* store.updateOutbox(confirmed)
+          assert.deepStrictEqual(Option.getOrUndefined(yield* store.outboxEntry("L-1", "L-1/0/0")), confirmed)
+          assert.deepStrictEqual(Option.getOrUndefined(yield* store.outboxEntry("L-1", "L-1/0/1")), entry("L-1", 0, 1))
+          assert.isTrue(Option.isNone(yield* store.outboxEntry("L-2", "L-1/0/0")))
+          assert.isTrue(Option.isNone(yield* store.outboxEntry("L-1", "L-1/9/0")))
+          // A settled entry set back to pending is unsettled again, and claimed.
+          yield* store.updateOutbox(entry("L-1", 0, 0, { status: "pending", attempts: 1 }))
+          assert.deepStrictEqual(ids(yield* store.claim(0, 10, 100)), ["L-1/0/0"])
+          assert.deepStrictEqual(ids(yield* store.outbox("L-1")), ["L-1/0/0", "L-1/0/1"])
         }),
       ),
     )

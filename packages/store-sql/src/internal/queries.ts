@@ -1,15 +1,18 @@
 /**
  * The store's queries whose cost must not grow with the outbox's settled rows (`claim`,
- * `hasUnsettled`) nor with leads without a deadline (`dueLeads`), built in one place so that
- * the tests EXPLAIN exactly the statements the store runs (`test/plans.test.ts`). They rely on
- * the partial indexes of `Migrations` (on unsettled entries, and on leads with a deadline):
- * each condition repeats the index's own `WHERE` text, which SQLite needs to use the index.
+ * `hasUnsettled`, `loadForWrite`), with leads without a deadline (`dueLeads`) nor with a
+ * lead's log before the cursor (`history`), built in one place so that the tests EXPLAIN
+ * exactly the statements the store runs (`test/plans.test.ts`). They rely on the indexes of
+ * `Migrations` (partial ones on unsettled entries and on leads with a deadline, and the history
+ * log's primary key): each condition on a partial index repeats the index's own `WHERE` text,
+ * which SQLite needs to use the index.
  *
  * @internal
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import type * as StoreTables from "../StoreTables.js"
+import { historyColumns } from "./historyRows.js"
 import { outboxColumns } from "./rows.js"
 
 /** The condition "the entry is not settled yet" on the table alias `alias` (the partial indexes' predicate). */
@@ -34,12 +37,27 @@ export interface Queries {
   readonly oldestAccepted: (leadId: string) => Statement.Statement<Record<string, unknown>>
   /** The ids of leads whose deadline passed by `now`, earliest first, at most `limit`. */
   readonly dueLeads: (now: number, limit: number) => Statement.Statement<Record<string, unknown>>
+  /**
+   * The lead's row (at most one) with `unsettled`: whether it has a pending or accepted entry
+   * (SQLite 0 or 1, PostgreSQL a boolean).
+   */
+  readonly loadForWrite: (leadId: string) => Statement.Statement<Record<string, unknown>>
+  /**
+   * The lead's history rows saved with a version above `after` (a whole number; `undefined`:
+   * all), oldest first, at most `limit` (`undefined`: all).
+   */
+  readonly history: (
+    leadId: string,
+    after: number | undefined,
+    limit: number | undefined,
+  ) => Statement.Statement<Record<string, unknown>>
 }
 
 /** The queries over `tables`, for a client without name transforms. */
 export const make = (sql: SqlClient.SqlClient, tables: StoreTables.StoreTables): Queries => {
   const leads = sql(tables.leads)
   const outbox = sql(tables.outbox)
+  const history = sql(tables.history)
   const outboxCols = sql.literal(outboxColumns)
 
   // Walks the unsettled entries in creation order (partial index on `seq`) and keeps each
@@ -77,5 +95,18 @@ export const make = (sql: SqlClient.SqlClient, tables: StoreTables.StoreTables):
     dueLeads: (now, limit) =>
       sql`SELECT lead_id FROM ${leads} WHERE due_at <= ${now}
         ORDER BY due_at, lead_id LIMIT ${rowLimit(limit)}`,
+    // One probe of the partial index on unsettled entries, whatever the lead's settled ones.
+    loadForWrite: (leadId) =>
+      sql`SELECT l.lead_id, l.snapshot, l.vendor_lead_id,
+          EXISTS (
+            SELECT 1 FROM ${outbox} o WHERE o.lead_id = ${leadId} AND ${sql.literal(unsettled("o"))}
+          ) AS unsettled
+        FROM ${leads} l WHERE l.lead_id = ${leadId}`,
+    // A range of the primary key (lead_id, version, idx), already in the order asked. The cursor
+    // is cast to BIGINT: PostgreSQL would type a bare parameter as the INTEGER column's type.
+    history: (leadId, after, limit) =>
+      sql`SELECT ${sql.literal(historyColumns)} FROM ${history}
+        WHERE lead_id = ${leadId}${after === undefined ? sql.literal("") : sql` AND version > CAST(${after} AS BIGINT)`}
+        ORDER BY version, idx${limit === undefined ? sql.literal("") : sql` LIMIT ${rowLimit(limit)}`}`,
   }
 }
