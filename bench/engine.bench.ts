@@ -441,6 +441,34 @@ const main = Effect.gen(function* () {
     )
     console.log(`  ${r.name.padEnd(12)} ${ratios.join("  ")}`)
   }
+  console.log("")
+  console.log("targets (issue #12; medians of this run)")
+  const verdict = (ok: boolean) => (ok ? "MET" : "MISSED")
+  const target = (label: string, value: string, ok: boolean) =>
+    console.log(`  ${label.padEnd(58)} ${value.padEnd(24)} ${verdict(ok)}`)
+  const goals: ReadonlyArray<readonly [store: string, min: number]> = [
+    ["sqlite", 0.8],
+    ["pg", 0.6],
+  ]
+  for (const [name, min] of goals) {
+    const r = results.find((x) => x.name === name)
+    for (const c of CONFIG.concurrency) {
+      const label = `engine + ${name === "pg" ? "PostgreSQL" : "SQLite"} >= ${min}x bare HTTP at c=${c}`
+      if (r === undefined) {
+        console.log(`  ${label.padEnd(58)} ${"(store skipped)".padEnd(24)} NOT MEASURED`)
+        continue
+      }
+      const ratio = rateOf(r, "engine", c) / rateOf(r, "bare HTTP", c)
+      target(label, `${ratio.toFixed(2)}x`, ratio >= min)
+    }
+  }
+  const sqlite = results.find((x) => x.name === "sqlite")
+  if (sqlite !== undefined) {
+    for (const c of CONFIG.concurrency) {
+      const over = cpuOf(sqlite, "engine", c) - cpuOf(sqlite, "bare HTTP", c)
+      target(`engine CPU over bare <= 200 µs per transition, SQLite, c=${c}`, `${over.toFixed(0)} µs`, over <= 200)
+    }
+  }
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 
