@@ -39,7 +39,8 @@ import { createRequire } from "node:module"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { PgClient } from "@effect/sql-pg"
-import { b2b, CrmAdapter, LeadEngine, LeadSnapshot, LeadStore, Lifecycle, type SyncIntent } from "@leadstate/core"
+import { b2b, CrmAdapter, LeadEngine, LeadSnapshot, LeadStore, Lifecycle } from "@leadstate/core"
+import { confirmingAdapter } from "@leadstate/core/testing"
 import * as PgLeadStore from "@leadstate/store-sql/pg"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { startPostgres } from "@leadstate/testkit/postgres"
@@ -67,26 +68,8 @@ const CONFIG = {
 
 const lifecycle = Lifecycle.unsafeMake(b2b)
 
-const confirm = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
-  plan: () => Either.right([]),
-  send: (intent) => Effect.succeed({ _tag: "Confirmed", vendorLeadId: `v-${intent.leadId}`, vendorState: undefined }),
-})
-
 /** A vendor that confirms every write at once. */
-const confirming = CrmAdapter.make({
-  vendor: "stub",
-  capabilities: {
-    create: true,
-    readBack: false,
-    asyncConfirmation: false,
-    dispositions: true,
-    snooze: false,
-    bulk: false,
-    delete: false,
-    webhooks: false,
-  },
-  handlers: { CreateLead: confirm(), SetState: confirm(), MergeMetadata: confirm() },
-})
+const confirming = confirmingAdapter
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((x, y) => x - y)

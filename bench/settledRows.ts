@@ -26,11 +26,12 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { b2b, CrmAdapter, LeadEngine, LeadSnapshot, LeadStore, Lifecycle, type SyncIntent } from "@leadstate/core"
+import { b2b, CrmAdapter, LeadEngine, LeadSnapshot, LeadStore, Lifecycle } from "@leadstate/core"
+import { confirmingAdapter } from "@leadstate/core/testing"
 import * as PgLeadStore from "@leadstate/store-sql/pg"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
 import { startPostgres } from "@leadstate/testkit/postgres"
-import { Context, Effect, Either, Layer, Option, Redacted, type Scope } from "effect"
+import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { counting } from "./countingStore.js"
 
 const quick = process.argv.includes("--quick")
@@ -60,26 +61,8 @@ const lifecycle = Lifecycle.unsafeMake(b2b)
 /** A cycle every lead can repeat: new -> qualified <-> proposal_sent. */
 const stepTo = (i: number) => (i % 2 === 0 ? "qualified" : "proposal_sent")
 
-const confirm = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
-  plan: () => Either.right([]),
-  send: (intent) => Effect.succeed({ _tag: "Confirmed", vendorLeadId: `v-${intent.leadId}`, vendorState: undefined }),
-})
-
 /** A vendor that confirms every write at once. */
-const confirming = CrmAdapter.make({
-  vendor: "stub",
-  capabilities: {
-    create: true,
-    readBack: false,
-    asyncConfirmation: false,
-    dispositions: true,
-    snooze: false,
-    bulk: false,
-    delete: false,
-    webhooks: false,
-  },
-  handlers: { CreateLead: confirm(), SetState: confirm(), MergeMetadata: confirm() },
-})
+const confirming = confirmingAdapter
 
 const settledEntries = (leadId: string, version: number, count: number): Array<LeadStore.OutboxEntry> =>
   Array.from({ length: count }, (_, i) => ({

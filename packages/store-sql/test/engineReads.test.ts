@@ -6,31 +6,15 @@
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, it } from "@effect/vitest"
-import { b2b, CrmAdapter, LeadEngine, LeadStore, Lifecycle, type SyncIntent } from "@leadstate/core"
+import { b2b, CrmAdapter, LeadEngine, LeadStore, Lifecycle } from "@leadstate/core"
+import { confirmingAdapter } from "@leadstate/core/testing"
 import * as SqliteLeadStore from "@leadstate/store-sql/sqlite"
-import { Effect, Either } from "effect"
+import { Effect } from "effect"
 
 const lifecycle = Lifecycle.unsafeMake(b2b)
 
 /** A vendor that confirms every write at once. */
-const confirm = <I extends SyncIntent.SyncIntent>(): CrmAdapter.IntentHandler<I> => ({
-  plan: () => Either.right([]),
-  send: (intent) => Effect.succeed({ _tag: "Confirmed", vendorLeadId: `v-${intent.leadId}`, vendorState: undefined }),
-})
-const confirming = CrmAdapter.make({
-  vendor: "stub",
-  capabilities: {
-    create: true,
-    readBack: false,
-    asyncConfirmation: false,
-    dispositions: true,
-    snooze: false,
-    bulk: false,
-    delete: false,
-    webhooks: false,
-  },
-  handlers: { CreateLead: confirm(), SetState: confirm(), MergeMetadata: confirm() },
-})
+const confirming = confirmingAdapter
 
 /** The store, counting the calls of the ways to learn about a lead and its outbox. */
 const counting = (inner: LeadStore.LeadStoreService) => {
