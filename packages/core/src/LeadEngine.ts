@@ -656,10 +656,11 @@ export const make = (
      * claimed entry as soon as it is free; a sender finding none claims as many entries as
      * senders are idle (at most `batchSize`), so a free slot is filled at once (no waiting for a
      * whole batch) and several engines on one store share the backlog instead of one leasing a
-     * large batch. Claims are one at a time within the engine; a claim holds at most one entry
-     * per lead and a lead's next entry is claimable only once the earlier one is settled, so a
-     * lead's writes still go out one at a time, in order. Returns when a claim finds nothing
-     * left to deliver.
+     * large batch. At most one claim runs per delivery that ends (others wait for its entries),
+     * so idle senders never storm the store. A claim holds at most one entry per lead and a
+     * lead's next entry is claimable only once the earlier one is settled, so a lead's writes
+     * still go out one at a time, in order. Returns when a claim finds nothing left to deliver
+     * and no delivery is in flight.
      */
     const dispatchDue: Effect.Effect<DispatchReport, StoreError> = Effect.gen(function* () {
       const tally = emptyTally()
@@ -667,40 +668,60 @@ export const make = (
       const claimLock = yield* Effect.makeSemaphore(1)
       let busy = 0
       let drained = false
-      // Completed when any delivery ends: an idle sender waits on it before claiming again.
-      let delivered = yield* Deferred.make<void>()
-      const next: Effect.Effect<OutboxEntry | "wait" | undefined, StoreError> = claimLock.withPermits(1)(
+      // Whether a claim ran since a delivery last ended (or entries last arrived): then an idle
+      // sender waits for `changed` instead of claiming again.
+      let claimedSinceChange = false
+      let changed = yield* Deferred.make<void>()
+      const notify = Effect.gen(function* () {
+        claimedSinceChange = false
+        const done = changed
+        changed = yield* Deferred.make<void>()
+        yield* Deferred.succeed(done, undefined)
+      })
+      type Next = OutboxEntry | { readonly wait: Deferred.Deferred<void> } | undefined
+      const next: Effect.Effect<Next, StoreError> = claimLock.withPermits(1)(
         Effect.gen(function* () {
-          if (claimed.length === 0 && !drained) {
-            const now = yield* Clock.currentTimeMillis
-            const limit = Math.max(1, Math.min(batchSize, dispatchConcurrency - busy))
-            const batch = yield* store.claim(now, limit, leaseMs)
-            // An entry still being delivered here (its lease ran out on a busy loop) is skipped:
-            // the claim renewed its lease, and its own delivery settles it.
-            for (const entry of batch) {
-              if (deliveries.has(entry.id)) continue
-              deliveries.add(entry.id)
-              claimed.push(entry)
-            }
-            // Nothing to deliver and nothing in flight here: done. With deliveries in flight, a
-            // lead's next write may become due when one ends: wait for that, then claim again.
-            if (claimed.length === 0) {
-              if (busy === 0) drained = true
-              else return "wait" as const
-            }
+          const take = () => {
+            const entry = claimed.shift()
+            if (entry !== undefined) busy++
+            return entry
           }
-          const entry = claimed.shift()
-          if (entry !== undefined) busy++
-          return entry
+          if (claimed.length > 0) return take()
+          if (drained) return undefined
+          if (claimedSinceChange) return { wait: changed }
+          const now = yield* Clock.currentTimeMillis
+          const limit = Math.max(1, Math.min(batchSize, dispatchConcurrency - busy))
+          const batch = yield* store.claim(now, limit, leaseMs)
+          claimedSinceChange = true
+          // An entry still being delivered here (its lease ran out on a busy loop) is skipped:
+          // the claim renewed its lease, and its own delivery settles it.
+          for (const entry of batch) {
+            if (deliveries.has(entry.id)) continue
+            deliveries.add(entry.id)
+            claimed.push(entry)
+          }
+          if (claimed.length === 0) {
+            // Nothing to deliver and nothing in flight here: done. With deliveries in flight, a
+            // lead's next write may become due when one ends: wait for that.
+            if (busy > 0) return { wait: changed }
+            drained = true
+            yield* notify
+            return undefined
+          }
+          // More than this sender takes: wake the idle ones.
+          if (claimed.length > 1) {
+            yield* notify
+            claimedSinceChange = true
+          }
+          return take()
         }),
       )
       const sender = Effect.gen(function* () {
         for (;;) {
-          const ended = delivered
           const entry = yield* next
           if (entry === undefined) return
-          if (entry === "wait") {
-            yield* Deferred.await(ended)
+          if ("wait" in entry) {
+            yield* Deferred.await(entry.wait)
             continue
           }
           yield* deliver(entry, tally).pipe(
@@ -708,9 +729,7 @@ export const make = (
               Effect.gen(function* () {
                 busy--
                 deliveries.delete(entry.id)
-                const done = delivered
-                delivered = yield* Deferred.make<void>()
-                yield* Deferred.succeed(done, undefined)
+                yield* notify
               }),
             ),
           )

@@ -530,6 +530,44 @@ describe("LeadEngine with the generic vendor (synchronous)", () => {
     }),
   )
 
+  it.scopedLive("dispatchDue claims at most once per delivery that ends: idle senders do not storm the store", () =>
+    Effect.gen(function* () {
+      const { adapter, store } = yield* genericSetup
+      const claims = yield* Ref.make(0)
+      const counted: LeadStore.LeadStoreService = {
+        ...store,
+        claim: (now, limit, leaseMs) =>
+          Effect.zipRight(
+            Ref.update(claims, (n) => n + 1),
+            store.claim(now, limit, leaseMs),
+          ),
+      }
+      const engine = yield* engineOver(adapter, counted, undefined, { dispatchConcurrency: 32 })
+      const leads = Array.from({ length: 10 }, (_, i) => `L-${i}`)
+      for (const [i, leadId] of leads.entries()) {
+        yield* engine.create(leadId, {
+          metadata: { ...contact, email: `l${i}@example.org`, phone: `+91980000010${i}` },
+        })
+        const lead = yield* store.load(leadId).pipe(Effect.map(Option.getOrThrow))
+        const step = Either.getOrThrow(transition(dealer, lead.snapshot, toContacted))
+        const pending = step.intents.map((intent, index) => ({
+          id: LeadStore.entryId(leadId, step.snapshot.version, index),
+          leadId,
+          intent,
+          status: "pending" as const,
+          attempts: 0,
+          availableAt: 0,
+        }))
+        yield* store.save(step.snapshot, lead.snapshot.version, pending, step.history)
+      }
+      yield* Ref.set(claims, 0)
+      const report = yield* engine.dispatchDue
+      assert.strictEqual(report.confirmed, 10)
+      // One claim for the backlog, then at most one per delivery that ended.
+      assert.isAtMost(yield* Ref.get(claims), 10 + 1)
+    }),
+  )
+
   it.scopedLive("read-back tells by write id whether the write landed, not by the state it shows", () =>
     Effect.gen(function* () {
       const { adapter, store, puts } = yield* genericSetup
