@@ -152,8 +152,9 @@ export interface WebhookReport extends DispatchReport {
   /** Settlement or change for a lead (or write) we do not know. */
   readonly unmatched: number
   /**
-   * Successes naming a write of ours that was confirmed already: the vendor applied it twice
-   * (a resend after an ambiguous failure whose first attempt landed late). Logged as warnings.
+   * Second successes naming the same write of ours: the vendor applied it twice (a resend after
+   * an ambiguous failure whose first attempt landed late). Logged as warnings. The first
+   * success of a write confirmed already by read-back is late, not twice: counted `stale`.
    */
   readonly appliedTwice: number
   /** Vendor changes the lifecycle refused (reported, not thrown). */
@@ -254,6 +255,9 @@ interface RollbackTarget {
 /** The lifecycle state a write sets, if it sets one. */
 const targetOf = (intent: SyncIntent): string | undefined =>
   intent._tag === "SetState" ? intent.to : intent._tag === "CreateLead" ? intent.state : undefined
+
+/** The store's record of a success webhook naming a write (see `settleNamed`), by write id. */
+const successKeyPrefix = "leadstate:success:"
 
 const versionOf = (entry: OutboxEntry): number | undefined => {
   const parts = entry.id.split("/")
@@ -507,10 +511,14 @@ export const make = (
         for (let waited = 0; sendsInFlight.has(leadId) && waited < 2_000; waited += 10) {
           yield* Effect.sleep(Duration.millis(10))
         }
+        // Recorded per write: a write confirmed by read-back still gets its success webhook,
+        // late; only a second success naming the same write means the vendor applied it twice.
+        const firstSuccess = yield* store.rememberEvent(`${successKeyPrefix}${writeId}`)
         const found = yield* store.outboxEntry(leadId, writeId)
         if (Option.isNone(found)) return "unmatched" as const
         const entry = found.value
         if (entry.status === "confirmed") {
+          if (firstSuccess) return "stale" as const
           yield* Effect.logWarning("the vendor applied a write of ours a second time").pipe(
             Effect.annotateLogs({ leadId, entryId: writeId }),
           )

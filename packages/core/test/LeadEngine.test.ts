@@ -202,6 +202,54 @@ describe("LeadEngine with a stub vendor", () => {
       }),
   )
 
+  it.effect("the late success of a write confirmed by read-back is not 'applied twice'; a second success is", () =>
+    Effect.gen(function* () {
+      // Every update times out, yet the vendor has it: the resend's read-back confirms it.
+      const timingOut = stubAdapter((intent) =>
+        intent._tag === "SetState"
+          ? Effect.fail(stubError(intent, { _tag: "Transport", kind: "Timeout", detail: "no answer" }))
+          : Effect.void,
+      )
+      const adapter: CrmAdapter.CrmAdapterService = {
+        ...timingOut,
+        capabilities: { ...timingOut.capabilities, readBack: true },
+        readBack: (ref) =>
+          Effect.succeed({
+            vendorLeadId: "v-1",
+            vendorState: "contacted",
+            state: "contacted",
+            disposition: undefined,
+            metadata: {},
+            lastWriteId: ref.writeId,
+          }),
+      }
+      const webhooks: CrmWebhooks.CrmWebhooksService = {
+        vendor: "stub",
+        decode: (raw) =>
+          Effect.succeed([
+            {
+              _tag: "SyncConfirmed",
+              vendorEventId: new TextDecoder().decode(raw.body),
+              ref: { leadId: "L-1", writeId: "L-1/1/0" },
+              state: "contacted",
+              at: 0,
+            },
+          ]),
+      }
+      const store = yield* LeadStore.makeMemory
+      const engine = yield* engineOver(adapter, store, webhooks, { ambiguousSettleMs: 1_000 })
+      yield* engine.create("L-1", { metadata: contact })
+      assert.strictEqual((yield* engine.apply("L-1", toContacted))._tag, "Queued")
+      yield* TestClock.adjust(Duration.minutes(2))
+      yield* engine.dispatchDue
+      assert.strictEqual((yield* store.outbox("L-1")).at(-1)?.status, "confirmed", "confirmed by read-back")
+      const late = yield* engine.handleWebhook({ headers: {}, body: new TextEncoder().encode("update-1") })
+      assert.deepInclude(late, { appliedTwice: 0, stale: 1 })
+      const again = yield* engine.handleWebhook({ headers: {}, body: new TextEncoder().encode("update-2") })
+      assert.strictEqual(again.appliedTwice, 1)
+    }),
+  )
+
   it.effect("webhookHandler: a body over the limit is answered 413 unread; an event dated too far ahead 400", () =>
     Effect.gen(function* () {
       let decoded = 0
