@@ -83,6 +83,20 @@ export const make = (
 /** Confirmed or failed: the entry belongs in the archive. */
 const isSettled = (status: LeadStore.OutboxStatus): boolean => status === "confirmed" || status === "failed"
 
+/**
+ * Outbox rows (9 columns) or ids per statement: SQLite allows 32,766 bound parameters in one
+ * statement, so a save of thousands of entries is written in several.
+ */
+const rowsPerStatement = 500
+
+const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let start = 0; start < items.length; start += rowsPerStatement) {
+    out.push(items.slice(start, start + rowsPerStatement))
+  }
+  return out
+}
+
 const makeService = (
   sql: SqlClient.SqlClient,
   dialect: Dialect,
@@ -128,23 +142,24 @@ const makeService = (
    */
   const insertEntries = (values: ReadonlyArray<OutboxValues>) =>
     Effect.gen(function* () {
-      if (values.length === 0) return
-      yield* sql`INSERT INTO ${outbox} ${sql.insert(values)}`.withoutTransform
+      for (const chunk of chunks(values)) yield* sql`INSERT INTO ${outbox} ${sql.insert(chunk)}`.withoutTransform
       const done = values.filter((v) => isSettled(v.status)).map((v) => v.id)
-      if (done.length === 0) return
-      yield* sql`INSERT INTO ${settled} (${outboxCols})
-        SELECT ${outboxCols} FROM ${outbox} WHERE ${sql.in("id", done)}`.withoutTransform
-      yield* sql`DELETE FROM ${outbox} WHERE ${sql.in("id", done)}`.withoutTransform
+      for (const ids of chunks(done)) {
+        yield* sql`INSERT INTO ${settled} (${outboxCols})
+          SELECT ${outboxCols} FROM ${outbox} WHERE ${sql.in("id", ids)}`.withoutTransform
+        yield* sql`DELETE FROM ${outbox} WHERE ${sql.in("id", ids)}`.withoutTransform
+      }
     })
 
   /** The entries `leadId` may add: ids new (in the table and in the batch) and of that lead. */
   const checkEntries = (leadId: string, batch: ReadonlyArray<LeadStore.OutboxEntry>) =>
     Effect.gen(function* () {
-      if (batch.length === 0) return
-      const ids = batch.map((entry) => entry.id)
-      const rows = yield* sql`SELECT id FROM ${outbox} WHERE ${sql.in("id", ids)}
-        UNION ALL SELECT id FROM ${settled} WHERE ${sql.in("id", ids)}`.withoutTransform
-      const seen = new Set(rows.map((row) => row.id))
+      const seen = new Set<unknown>()
+      for (const ids of chunks(batch.map((entry) => entry.id))) {
+        const rows = yield* sql`SELECT id FROM ${outbox} WHERE ${sql.in("id", ids)}
+          UNION ALL SELECT id FROM ${settled} WHERE ${sql.in("id", ids)}`.withoutTransform
+        for (const row of rows) seen.add(row.id)
+      }
       for (const entry of batch) {
         if (seen.has(entry.id)) return yield* fail("save", `outbox entry ${JSON.stringify(entry.id)} exists`)
         if (entry.leadId !== leadId) {

@@ -166,6 +166,30 @@ export const storeSuite = <E>(name: string, layer: Layer.Layer<LeadStore.LeadSto
       ),
     )
 
+    it.effect("a save of 5,000 entries and history entries is written whole (past SQL parameter limits)", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* LeadStore.LeadStore
+          const many = Array.from({ length: 5_000 }, (_, i) =>
+            entry("L-1", 0, i, i % 2 === 0 ? { status: "confirmed" } : {}),
+          )
+          const moves = Array.from({ length: 5_000 }, (_, i) => ({
+            event: "transition",
+            from: "new",
+            to: "new",
+            at: i,
+          }))
+          yield* store.save(snapshot("L-1", 0), undefined, many, moves)
+          const saved = yield* store.outbox("L-1")
+          assert.strictEqual(saved.length, 5_000)
+          assert.deepStrictEqual(saved[4_999], many[4_999])
+          assert.strictEqual((yield* store.history("L-1")).length, 5_000)
+          const again = yield* Effect.either(store.save(snapshot("L-1", 1), 0, [entry("L-1", 0, 4_321)]))
+          assert.isTrue(Either.isLeft(again) && again.left._tag === "StoreError", "an id from the big save exists")
+        }),
+      ),
+    )
+
     it.effect("a stale expected version is a VersionConflict and nothing is overwritten", () =>
       run(
         Effect.gen(function* () {
