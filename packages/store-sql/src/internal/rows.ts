@@ -201,6 +201,23 @@ const schemaInteger = (value: unknown, what: string): Either.Either<number, stri
     Either.mapLeft(decodeInteger(value), (e) => `${what} is corrupt: ${formatError(e)}`),
   )
 
+/** The row of `entry`, from its checked (encoded) intent and failure and its stored time. */
+const rowValues = (
+  entry: LeadStore.OutboxEntry,
+  intent: unknown,
+  failure: unknown,
+  availableAt: number,
+): OutboxValues => ({
+  id: entry.id,
+  lead_id: entry.leadId,
+  intent: JSON.stringify(intent),
+  status: entry.status,
+  attempts: entry.attempts,
+  available_at: availableAt,
+  correlation_id: entry.correlationId ?? null,
+  failure: failure === null ? null : JSON.stringify(failure),
+})
+
 const schemaOutboxValues = (entry: LeadStore.OutboxEntry): Either.Either<OutboxValues, string> => {
   const invalid = `outbox entry ${JSON.stringify(entry.id)} is invalid`
   return orDetail(invalid, () =>
@@ -212,16 +229,7 @@ const schemaOutboxValues = (entry: LeadStore.OutboxEntry): Either.Either<OutboxV
         entry.availableAt,
         `availableAt of outbox entry ${JSON.stringify(entry.id)}`,
       )
-      return {
-        id: entry.id,
-        lead_id: entry.leadId,
-        intent: JSON.stringify(intent),
-        status: entry.status,
-        attempts: entry.attempts,
-        available_at: availableAt,
-        correlation_id: entry.correlationId ?? null,
-        failure: failure === null ? null : JSON.stringify(failure),
-      }
+      return rowValues(entry, intent, failure, availableAt)
     }),
   )
 }
@@ -379,16 +387,7 @@ const plainOutboxValues = (entry: LeadStore.OutboxEntry): OutboxValues | undefin
   const failure = entry.failure === undefined ? null : plainFailure(entry.failure)
   const availableAt = Math.ceil(entry.availableAt)
   if (intent === undefined || failure === undefined || !Number.isSafeInteger(availableAt)) return undefined
-  return {
-    id: entry.id,
-    lead_id: entry.leadId,
-    intent: JSON.stringify(intent),
-    status: entry.status,
-    attempts: entry.attempts,
-    available_at: availableAt,
-    correlation_id: entry.correlationId ?? null,
-    failure: failure === null ? null : JSON.stringify(failure),
-  }
+  return rowValues(entry, intent, failure, availableAt)
 }
 
 /**
