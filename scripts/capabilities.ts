@@ -14,15 +14,23 @@ import { UservoxAdapter } from "@leadstate/adapter-uservox"
 import { VoxysAdapter } from "@leadstate/adapter-voxys"
 import type { CrmAdapter } from "@leadstate/core"
 
+/** Every capability with its value: an optional one left out is false (`listLeads`). */
+type Declared = Required<CrmAdapter.Capabilities>
+
+const declared = (capabilities: CrmAdapter.Capabilities): Declared => ({
+  ...capabilities,
+  listLeads: capabilities.listLeads === true,
+})
+
 /** The adapters, in column order, with their declared capabilities. */
-export const adapters: ReadonlyArray<{ readonly name: string; readonly capabilities: CrmAdapter.Capabilities }> = [
-  { name: "generic", capabilities: GenericAdapter.capabilities },
-  { name: "uservox", capabilities: UservoxAdapter.capabilities },
-  { name: "voxys", capabilities: VoxysAdapter.capabilities },
+export const adapters: ReadonlyArray<{ readonly name: string; readonly capabilities: Declared }> = [
+  { name: "generic", capabilities: declared(GenericAdapter.capabilities) },
+  { name: "uservox", capabilities: declared(UservoxAdapter.capabilities) },
+  { name: "voxys", capabilities: declared(VoxysAdapter.capabilities) },
 ]
 
 /** What each capability means, as a row label. */
-export const labels: { readonly [K in keyof CrmAdapter.Capabilities]: string } = {
+export const labels: { readonly [K in keyof Declared]: string } = {
   create: "create leads (`CreateLead`)",
   readBack: "read a lead back (`readBack`)",
   asyncConfirmation: "writes confirmed later, by webhook",
@@ -31,19 +39,18 @@ export const labels: { readonly [K in keyof CrmAdapter.Capabilities]: string } =
   bulk: "bulk operations",
   delete: "delete leads",
   webhooks: "webhooks, and how they are authenticated",
+  listLeads: "list every lead, page by page (`listLeads`)",
 }
 
 export const startMarker = "<!-- capabilities:start -->"
 export const endMarker = "<!-- capabilities:end -->"
 
-const cell = (value: CrmAdapter.Capabilities[keyof CrmAdapter.Capabilities]): string =>
+const cell = (value: Declared[keyof Declared]): string =>
   value === true ? "✓" : value === false ? "–" : value.signature
 
 /** The markdown table: one row per capability (in the order the adapters declare them), one column per adapter. */
 export const table = (): string => {
-  const keys = [...new Set(adapters.flatMap((a) => Object.keys(a.capabilities)))] as Array<
-    keyof CrmAdapter.Capabilities
-  >
+  const keys = [...new Set(adapters.flatMap((a) => Object.keys(a.capabilities)))] as Array<keyof Declared>
   const header = `| capability | ${adapters.map((a) => `\`${a.name}\``).join(" | ")} |`
   const rule = `|---|${adapters.map(() => ":---:").join("|")}|`
   const rows = keys.map(

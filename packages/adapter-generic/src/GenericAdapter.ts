@@ -109,7 +109,12 @@ export const capabilities: CrmAdapter.Capabilities = {
   bulk: false,
   delete: true,
   webhooks: { signature: "hmac-sha256" },
+  // GET /api/v1/leads?page=&limit= (limit at most 100), walked while pagination.hasNext.
+  listLeads: true,
 }
+
+/** The list endpoint's documented maximum `limit`. */
+const MAX_LIMIT = 100
 
 const str = (m: Metadata.Metadata, key: string | undefined): string | undefined => {
   const v = key === undefined ? undefined : m[key]
@@ -521,35 +526,65 @@ export const make = (
       },
     }
 
+    const listPage = (query: ListQuery, operation: string) =>
+      Effect.map(
+        execute(
+          http.plan("GET", paths.list, {
+            query: {
+              page: query.page,
+              limit: query.limit === undefined ? undefined : Math.min(MAX_LIMIT, query.limit),
+              status: query.status,
+              source: query.source,
+              search: query.search,
+            },
+          }),
+          operation,
+          undefined,
+          GenericSchema.Success(GenericSchema.LeadPage),
+        ),
+        ({ value }) => value.data,
+      )
+
+    /**
+     * A list item as a full lead. The docs say list items "may omit some fields for performance"
+     * without saying which: an item without its status or its metadata (where the exact state
+     * and the last write id live) is read in full with Get.
+     */
+    const fullLead = (item: GenericSchema.GenericLeadSummary) =>
+      item.status !== undefined && item.metadata !== undefined
+        ? Effect.succeed<GenericSchema.GenericLead>({ ...item, status: item.status })
+        : get(item.id)
+
+    /**
+     * The docs give no sort order (generic.md §3.2): leads come in the order the vendor lists
+     * them. A lead created or deleted while the pages are walked may shift the pages; a lead met
+     * twice is given once (`CrmAdapter.pagedLeads`).
+     */
+    const listLeads = (listOptions?: CrmAdapter.ListLeadsOptions) => {
+      const limit = CrmAdapter.pageSizeOf(listOptions?.pageSize, MAX_LIMIT)
+      return CrmAdapter.pagedLeads((page) =>
+        Effect.flatMap(listPage({ page, limit }, "listLeads"), ({ leads, pagination }) =>
+          Effect.map(Effect.forEach(leads, fullLead), (full) => ({
+            leads: full.map(toVendorLead),
+            hasNext: pagination.hasNext,
+          })),
+        ),
+      )
+    }
+
     const adapter = CrmAdapter.make({
       vendor: VENDOR,
       capabilities,
       handlers,
       readBack: (ref) =>
         Effect.flatMap(needVendorId("readBack", ref), (id) => Effect.map(get(id, ref.leadId), toVendorLead)),
+      listLeads,
     })
 
     return {
       ...adapter,
       get: (id) => get(id),
-      list: (query = {}) =>
-        Effect.map(
-          execute(
-            http.plan("GET", paths.list, {
-              query: {
-                page: query.page,
-                limit: query.limit === undefined ? undefined : Math.min(100, query.limit),
-                status: query.status,
-                source: query.source,
-                search: query.search,
-              },
-            }),
-            "ListLeads",
-            undefined,
-            GenericSchema.Success(GenericSchema.LeadPage),
-          ),
-          ({ value }) => value.data,
-        ),
+      list: (query = {}) => listPage(query, "ListLeads"),
       remove: (id) =>
         Effect.asVoid(execute(http.plan("DELETE", leadPath(id)), "DeleteLead", undefined, GenericSchema.Deleted)),
     }

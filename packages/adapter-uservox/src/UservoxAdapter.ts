@@ -14,6 +14,10 @@
  * explicit metadata under `leadstate_write_id`; uservox merges metadata and keeps it on the
  * lead, so a read-back reports the last write of ours that landed (`VendorLead.lastWriteId`).
  *
+ * Listing: uservox documents no endpoint that lists leads (`capabilities.listLeads` is false,
+ * so there is no `listLeads`). To walk them, take the ids from the engine's store, or from a
+ * list the user gives, and read each one back.
+ *
  * Rate limit: every HTTP attempt (retries included) passes a strict sliding-window limiter
  * (`SlidingWindowLimiter`). A 429 that is uservox's duplicate-submission block stops every
  * request from the key for the documented 60 minutes (on Effect's `Clock`): calls fail at once
@@ -156,6 +160,10 @@ export const capabilities: CrmAdapter.Capabilities = {
   bulk: true,
   delete: false,
   webhooks: { signature: "bearer" },
+  // No list endpoint is documented: "Query Leads" is named in the API index, but its method,
+  // path and pagination are unknown (vendors/uservox.md §3.5), so nothing is guessed. Leads
+  // come from the engine's store, or from a list of lead ids, each read back with `readBack`.
+  listLeads: false,
 }
 
 const BULK_LIMIT = 1000

@@ -141,7 +141,12 @@ export const capabilities: CrmAdapter.Capabilities = {
   delete: true,
   // Voxys sends no lead webhooks; poll with VoxysReconciler.
   webhooks: false,
+  // GET /leads?page=&per_page= (per_page at most 100), oldest first, walked to meta.total_pages.
+  listLeads: true,
 }
+
+/** `per_page`'s documented maximum. */
+const MAX_PER_PAGE = 100
 
 /**
  * Maps Voxys error bodies to reasons: 401 `{error}` Unauthorized, 404 NotFound, 422
@@ -635,11 +640,47 @@ export const make = (
         execute(http, http.plan("GET", leadPath(valid)), operation, leadId, VoxysSchema.VoxysLead),
       )
 
+    const list = (query: ListQuery, operation: string) =>
+      execute(
+        http,
+        http.plan("GET", leadsPath, {
+          query: {
+            page: query.page,
+            per_page: query.perPage === undefined ? undefined : CrmAdapter.pageSizeOf(query.perPage, MAX_PER_PAGE),
+            status: query.status,
+            assigned_agent_id: query.assignedAgentId,
+            sort_by: query.sortBy,
+            sort_order: query.sortOrder,
+          },
+        }),
+        operation,
+        undefined,
+        VoxysSchema.LeadPage,
+      )
+
+    /**
+     * Every lead, oldest first. The docs' default order is `created_at` descending; the walk asks
+     * for ascending instead, so a lead created while the pages are read lands on a later page
+     * rather than pushing every lead one place down (which would repeat one at each page turn).
+     * The docs do not say how ties on `created_at` are ordered. A lead met twice is given once
+     * (`CrmAdapter.pagedLeads`).
+     */
+    const listLeads = (listOptions?: CrmAdapter.ListLeadsOptions) => {
+      const perPage = CrmAdapter.pageSizeOf(listOptions?.pageSize, MAX_PER_PAGE)
+      return CrmAdapter.pagedLeads((page) =>
+        Effect.map(list({ page, perPage, sortBy: "created_at", sortOrder: "asc" }, "listLeads"), (result) => ({
+          leads: result.data.map(toVendorLead),
+          hasNext: result.meta.current_page < result.meta.total_pages,
+        })),
+      )
+    }
+
     const adapter = CrmAdapter.make({
       vendor: VENDOR,
       capabilities,
       handlers,
       readBack: (ref) => Effect.map(get("readBack", ref.vendorLeadId, ref.leadId), toVendorLead),
+      listLeads,
     })
 
     const bulkSetStatus = (ids: ReadonlyArray<string>, status: VoxysSchema.VoxysStatus) =>
@@ -705,23 +746,7 @@ export const make = (
       stateMap: map,
       interpret,
       get: (id) => get("GetLead", id),
-      list: (query = {}) =>
-        execute(
-          http,
-          http.plan("GET", leadsPath, {
-            query: {
-              page: query.page,
-              per_page: query.perPage === undefined ? undefined : Math.max(1, Math.min(100, query.perPage)),
-              status: query.status,
-              assigned_agent_id: query.assignedAgentId,
-              sort_by: query.sortBy,
-              sort_order: query.sortOrder,
-            },
-          }),
-          "ListLeads",
-          undefined,
-          VoxysSchema.LeadPage,
-        ),
+      list: (query = {}) => list(query, "ListLeads"),
       remove: (id) =>
         Effect.flatMap(vendorId("DeleteLead", undefined, id), (valid) =>
           Effect.asVoid(

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either, Schema } from "effect"
+import { Chunk, Context, Effect, Either, Option, Schema, Stream } from "effect"
 import { CrmError } from "./CrmError.js"
 import type { Json } from "./Metadata.js"
 import type { SyncIntent } from "./SyncIntent.js"
@@ -79,6 +79,17 @@ export interface Capabilities {
   readonly delete: boolean
   /** How the vendor's webhooks are authenticated, or false when it sends none. */
   readonly webhooks: false | { readonly signature: "hmac-sha256" | "bearer" | "header" }
+  /**
+   * The vendor can list its leads page by page (`CrmAdapterService.listLeads`). Absent means
+   * false: the adapter's leads then come from the engine's store, or from a list of ids read back.
+   */
+  readonly listLeads?: boolean
+}
+
+/** Options of `CrmAdapterService.listLeads`. */
+export interface ListLeadsOptions {
+  /** Leads per vendor request; capped at the vendor's maximum (default: that maximum). */
+  readonly pageSize?: number
 }
 
 /** How an adapter handles one kind of intent. */
@@ -99,6 +110,13 @@ export interface CrmAdapterService {
   readonly plan: (intent: SyncIntent, ref: LeadRef) => Either.Either<ReadonlyArray<PlannedRequest>, CrmError>
   readonly send: (intent: SyncIntent, ref: LeadRef) => Effect.Effect<SyncReceipt, CrmError>
   readonly readBack: (ref: LeadRef) => Effect.Effect<VendorLead, CrmError>
+  /**
+   * Every lead the vendor holds, in the vendor's list order, each mapped back through the state
+   * map like `readBack`. Pages are fetched lazily, one at a time, as the stream is pulled; a
+   * vendor failure on any page ends the stream with a typed `CrmError`. Present exactly when
+   * `capabilities.listLeads` is true.
+   */
+  readonly listLeads?: (options?: ListLeadsOptions) => Stream.Stream<VendorLead, CrmError>
 }
 
 /** The adapter service tag; each adapter's `layer` provides it. */
@@ -124,6 +142,47 @@ export const unsupported = (vendor: string, operation: string, capability: strin
     reason: { _tag: "Unsupported", capability, detail: `${vendor} does not support ${capability}` },
   })
 
+/** One page of a vendor's lead list, as an adapter read it. */
+export interface LeadPage {
+  readonly leads: ReadonlyArray<VendorLead>
+  /** The vendor says another page follows. */
+  readonly hasNext: boolean
+}
+
+/**
+ * The page size to ask a vendor for: `requested` rounded down and kept within 1 and `max`;
+ * `max` when none (or no finite number) is given.
+ */
+export const pageSizeOf = (requested: number | undefined, max: number): number =>
+  requested === undefined || !Number.isFinite(requested) ? max : Math.max(1, Math.min(max, Math.floor(requested)))
+
+/**
+ * Walks a vendor's lead list from page 1, lazily and in order, for `listLeads`. It stops after
+ * the page that says it is the last, or at an empty page (so a vendor that always says "more"
+ * cannot loop forever). A lead met again on a later page (the list shifted while it was walked)
+ * is given once, where it was first met.
+ *
+ * @example
+ * listLeads: (options) => CrmAdapter.pagedLeads((page) => fetchPage(page, CrmAdapter.pageSizeOf(options?.pageSize, 100)))
+ */
+export const pagedLeads = <R>(
+  fetchPage: (page: number) => Effect.Effect<LeadPage, CrmError, R>,
+): Stream.Stream<VendorLead, CrmError, R> =>
+  Stream.suspend(() => {
+    const seen = new Set<string>()
+    return Stream.paginateChunkEffect(1, (page: number) =>
+      Effect.map(fetchPage(page), ({ leads, hasNext }) => {
+        const fresh = leads.filter((lead) => {
+          if (seen.has(lead.vendorLeadId)) return false
+          seen.add(lead.vendorLeadId)
+          return true
+        })
+        const next = hasNext && leads.length > 0 ? Option.some(page + 1) : Option.none()
+        return [Chunk.fromIterable(fresh), next] as const
+      }),
+    )
+  })
+
 const capabilityOf: { readonly [K in SyncIntent["_tag"]]: keyof Capabilities | undefined } = {
   CreateLead: "create",
   SetState: undefined,
@@ -139,6 +198,8 @@ export const make = (options: {
   readonly capabilities: Capabilities
   readonly handlers: IntentHandlers
   readonly readBack?: (ref: LeadRef) => Effect.Effect<VendorLead, CrmError>
+  /** Given only when `capabilities.listLeads` is true (otherwise it is left out). */
+  readonly listLeads?: (options?: ListLeadsOptions) => Stream.Stream<VendorLead, CrmError>
 }): CrmAdapterService => {
   const { vendor, capabilities, handlers } = options
   const gate = (intent: SyncIntent): CrmError | undefined => {
@@ -163,5 +224,6 @@ export const make = (options: {
       options.readBack !== undefined && capabilities.readBack
         ? options.readBack
         : (ref) => Effect.fail(unsupported(vendor, "readBack", "readBack", ref.leadId)),
+    ...(options.listLeads !== undefined && capabilities.listLeads === true ? { listLeads: options.listLeads } : {}),
   }
 }

@@ -4,8 +4,9 @@
  * `send` sends exactly its `plan`), that vendor errors map to the right reasons, that
  * retryable faults are retried and others are not, that malformed answers are typed errors
  * and never defects, that secrets never leak, that unsupported capabilities send nothing,
- * that webhooks decode and garbage is refused, and that every shortest path of the example
- * lifecycles leaves the fake vendor in the mapped state.
+ * that webhooks decode and garbage is refused, that an adapter declaring `listLeads` lists
+ * every lead once, page by page (and one not declaring it has no `listLeads`), and that every
+ * shortest path of the example lifecycles leaves the fake vendor in the mapped state.
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
@@ -22,7 +23,7 @@ import {
   transition,
 } from "@leadstate/core"
 import type { FakeVendorControl, Fault, RecordedRequest } from "@leadstate/core/testing"
-import { Cause, Effect, Either, Exit, FastCheck as fc, Logger, type Scope } from "effect"
+import { Cause, Chunk, Effect, Either, Exit, FastCheck as fc, Logger, type Scope, Stream } from "effect"
 
 /** What an adapter's conformance test gives the suite for one lifecycle. */
 export interface ConformanceHarness {
@@ -310,6 +311,96 @@ export const conformanceSuite = (target: ConformanceTarget): void => {
         assert.strictEqual(lead.lastWriteId, writeId)
       }),
     )
+
+    describe("listLeads", () => {
+      it.scopedLive("declared exactly when the adapter provides it", () =>
+        Effect.gen(function* () {
+          const h = yield* target.harness(lifecycle)
+          assert.strictEqual(
+            h.adapter.listLeads !== undefined,
+            h.adapter.capabilities.listLeads === true,
+            "capabilities.listLeads must say whether listLeads is there",
+          )
+        }),
+      )
+
+      it.scopedLive("lists every lead exactly once, page by page, with its mapped state", () =>
+        Effect.gen(function* () {
+          const h = yield* target.harness(lifecycle)
+          const listLeads = h.adapter.listLeads
+          if (listLeads === undefined) return
+          // 7 leads at 3 a page: three pages, the last one short. Every other lead is moved on,
+          // so the states listed differ and each must come back as the one it is in.
+          const expected = new Map<string, string>()
+          for (let i = 0; i < 7; i++) {
+            const created = yield* createLead(h, lifecycle)
+            const ref: CrmAdapter.LeadRef = created.ref
+            let state: string = created.snapshot.state
+            if (i % 2 === 1) {
+              const move = someMove(lifecycle, ref)
+              yield* sendAndSettle(h, move, ref)
+              state = move.to
+            }
+            assert.isDefined(ref.vendorLeadId)
+            expected.set(ref.vendorLeadId ?? "", state)
+          }
+          const before = h.fake.requests().length
+          const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(listLeads({ pageSize: 3 })))
+          assert.isAtLeast(requestsAfter(h.fake, before).length, 3, "7 leads at 3 a page take three pages")
+          assert.sameMembers(
+            listed.map((lead) => lead.vendorLeadId),
+            [...expected.keys()],
+          )
+          assert.strictEqual(listed.length, expected.size, "a lead was listed more than once")
+          for (const lead of listed) {
+            const state = expected.get(lead.vendorLeadId)
+            assert.strictEqual(lead.state, state, `lead ${lead.vendorLeadId}`)
+            assert.strictEqual(lead.vendorState, h.stateMap.toVendor(state ?? "(none)"), `lead ${lead.vendorLeadId}`)
+          }
+          // Lazily: the first two leads need the first page only.
+          const lazyFrom = h.fake.requests().length
+          const firstTwo = yield* Stream.runCollect(Stream.take(listLeads({ pageSize: 3 }), 2))
+          assert.strictEqual(Chunk.size(firstTwo), 2)
+          assert.strictEqual(requestsAfter(h.fake, lazyFrom).length, 1, "listLeads fetched a page nobody pulled")
+        }),
+      )
+
+      it.scopedLive("a vendor 5xx on a later page ends the stream with a typed CrmError", () =>
+        Effect.gen(function* () {
+          const h = yield* target.harness(lifecycle)
+          const listLeads = h.adapter.listLeads
+          if (listLeads === undefined) return
+          for (let i = 0; i < 4; i++) yield* createLead(h, lifecycle)
+          const received: Array<string> = []
+          const logs = captureLogs()
+          const exit = yield* Effect.exit(
+            listLeads({ pageSize: 3 }).pipe(
+              Stream.tap((lead) =>
+                Effect.sync(() => {
+                  // Once the first page is in, every further request answers 503.
+                  if (received.push(lead.vendorLeadId) === 1) {
+                    h.fake.inject({ fault: { _tag: "Status", status: 503 }, times: 100 })
+                  }
+                }),
+              ),
+              Stream.runDrain,
+              Effect.provide(logs.layer),
+            ),
+          )
+          const error: unknown = failureOf(exit)
+          assert.instanceOf(error, CrmError.CrmError)
+          if (!(error instanceof CrmError.CrmError)) return
+          assert.strictEqual(error.reason._tag, "VendorUnavailable", error.message)
+          assert.strictEqual(error.vendor, target.vendor)
+          assert.strictEqual(received.length, 3, "the first page's leads come before the failure")
+          assertNoSecret(
+            h,
+            `${error.message} ${JSON.stringify(error)} ${logs.lines.join("\n")}`,
+            "an error or a log line",
+          )
+        }),
+      )
+    })
 
     describe("webhooks", () => {
       it.scopedLive("fixtures decode to the documented events", () =>
